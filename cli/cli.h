@@ -1,0 +1,76 @@
+/* cli: what every subcommand shares: option parsing from a table, usage
+ * text generated from that table, number arguments, and messages.
+ *
+ * A subcommand declares its options as a const table; the same table parses
+ * argv and prints `--help`, so the two cannot drift apart.
+ */
+#ifndef CHURNOPS_CLI_H
+#define CHURNOPS_CLI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "err.h"
+
+struct cli_option {
+	const char *name;  /* without the leading "--" */
+	const char *arg;   /* metavariable ("FILE"), or NULL for a flag */
+	const char *help;
+};
+
+struct cli_command {
+	const char *name;
+	const char *synopsis; /* after "churnops NAME " */
+	const char *summary;
+	const struct cli_option *options; /* ends with a zeroed entry */
+	int (*run)(int argc, char **argv);
+};
+
+struct cli_parser {
+	const struct cli_command *cmd;
+	int argc;
+	char **argv;
+	int next;
+};
+
+void cli_parser_init(struct cli_parser *p, const struct cli_command *cmd,
+		     int argc, char **argv);
+
+/* Next option: returns 1 and sets *NAME (the table's name) and *VALUE (NULL
+ * for flags), 0 when the arguments are used up, or -1 after printing a usage
+ * error. "--help" prints the usage and returns 2 (the caller exits 0).
+ * Accepts "--name value" and "--name=value". Positional arguments are
+ * refused. */
+int cli_next(struct cli_parser *p, const char **name, const char **value);
+
+void cli_usage(const struct cli_command *cmd, bool to_stdout);
+
+/* Number arguments: print "churnops CMD: --NAME: ..." and return false on a
+ * value that is not a number in [MIN, MAX]. */
+bool cli_int(const char *cmd, const char *name, const char *value, long min,
+	     long max, long *out);
+bool cli_double(const char *cmd, const char *name, const char *value,
+		double min, double max, double *out);
+
+/* "churnops: MESSAGE" on stderr; returns the error's code. */
+int cli_fail(const struct err *e);
+
+/* "churnops CMD: MESSAGE" on stderr for usage errors; returns EXIT_INPUT. */
+int cli_usage_error(const char *cmd, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* The model to use: DIR (model.json + schema.json, eval.json optional) or a
+ * model FILE with SCHEMA. VERSION receives the eval.json "version" or the
+ * directory's base name (or the file's). Caller frees everything returned
+ * (model_destroy, schema_destroy, free). */
+struct model;
+struct schema;
+int cli_load_model(const char *model_arg, const char *schema_arg,
+		   struct model **m, struct schema **s, char **version,
+		   struct err *e);
+
+extern const struct cli_command cli_train_command;
+extern const struct cli_command cli_score_command;
+extern const struct cli_command cli_whatif_command;
+
+#endif

@@ -1,0 +1,75 @@
+/* churnops: the command-line entry point. Each subcommand lives in its own
+ * file and is listed in one table here; `churnops help` is generated from
+ * that table. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "model.h"
+
+#define CHURNOPS_VERSION "0.1.0"
+
+
+static const struct cli_command *const commands[] = {
+	&cli_train_command,
+	&cli_score_command,
+	&cli_whatif_command,
+};
+#define NCOMMANDS (sizeof commands / sizeof commands[0])
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: churnops [--version] [--help] COMMAND [OPTIONS]\n\n"
+		   "commands:\n");
+	for (size_t i = 0; i < NCOMMANDS; i++)
+		fprintf(f, "  %-10s %s\n", commands[i]->name, commands[i]->summary);
+	fprintf(f, "\n'churnops COMMAND --help' shows a command's options; "
+		   "man churnops has the whole story.\n");
+}
+
+static const struct cli_command *find(const char *name)
+{
+	for (size_t i = 0; i < NCOMMANDS; i++)
+		if (strcmp(commands[i]->name, name) == 0)
+			return commands[i];
+	return NULL;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return EXIT_INPUT;
+	}
+	const char *a = argv[1];
+	if (strcmp(a, "--version") == 0 || strcmp(a, "version") == 0) {
+		char v[64];
+		model_library_version(v, sizeof v);
+		printf("churnops %s (xgboost %s)\n", CHURNOPS_VERSION, v);
+		return EXIT_OK;
+	}
+	if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+		usage(stdout);
+		return EXIT_OK;
+	}
+	if (strcmp(a, "help") == 0) {
+		if (argc < 3) {
+			usage(stdout);
+			return EXIT_OK;
+		}
+		const struct cli_command *c = find(argv[2]);
+		if (!c) {
+			fprintf(stderr, "churnops: no command '%s' (churnops --help lists them)\n",
+				argv[2]);
+			return EXIT_INPUT;
+		}
+		cli_usage(c, true);
+		return EXIT_OK;
+	}
+	const struct cli_command *c = find(a);
+	if (!c) {
+		fprintf(stderr, "churnops: no command '%s' (churnops --help lists them)\n", a);
+		return EXIT_INPUT;
+	}
+	return c->run(argc - 1, argv + 1);
+}
