@@ -72,5 +72,9 @@ int cli_load_model(const char *model_arg, const char *schema_arg,
 extern const struct cli_command cli_train_command;
 extern const struct cli_command cli_score_command;
 extern const struct cli_command cli_whatif_command;
+extern const struct cli_command cli_validate_command;
+extern const struct cli_command cli_checklist_command;
+extern const struct cli_command cli_card_command;
+extern const struct cli_command cli_drift_command;
 
 #endif

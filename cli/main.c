@@ -14,6 +14,10 @@ static const struct cli_command *const commands[] = {
 	&cli_train_command,
 	&cli_score_command,
 	&cli_whatif_command,
+	&cli_validate_command,
+	&cli_checklist_command,
+	&cli_card_command,
+	&cli_drift_command,
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 

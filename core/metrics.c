@@ -207,3 +207,50 @@ double metrics_percentile(const double *v, size_t n, double p)
 	free(a);
 	return result;
 }
+
+void metrics_calibration(const float *score, const float *y, size_t n,
+			 struct metrics_calibration_bin *bins, size_t nbins)
+{
+	if (nbins == 0)
+		return;
+	double step = 1.0 / (double)nbins;
+	for (size_t b = 0; b < nbins; b++) {
+		bins[b].lo = (double)b * step;
+		bins[b].hi = b + 1 == nbins ? 1.0 : (double)(b + 1) * step;
+		bins[b].count = 0;
+		bins[b].mean_predicted = 0;
+		bins[b].fraction_positive = 0;
+	}
+	for (size_t i = 0; i < n; i++) {
+		double p = score[i];
+		/* numpy.searchsorted(inner_edges, p, side="left"): the number of
+		 * inner edges strictly below p. */
+		size_t b = 0;
+		while (b + 1 < nbins && bins[b].hi < p)
+			b++;
+		bins[b].count++;
+		bins[b].mean_predicted += p;
+		bins[b].fraction_positive += y[i] > 0.5f ? 1.0 : 0.0;
+	}
+	for (size_t b = 0; b < nbins; b++) {
+		if (bins[b].count == 0) {
+			bins[b].mean_predicted = NAN;
+			bins[b].fraction_positive = NAN;
+			continue;
+		}
+		bins[b].mean_predicted /= (double)bins[b].count;
+		bins[b].fraction_positive /= (double)bins[b].count;
+	}
+}
+
+double metrics_brier(const float *score, const float *y, size_t n)
+{
+	if (n == 0)
+		return NAN;
+	double s = 0;
+	for (size_t i = 0; i < n; i++) {
+		double d = (double)(y[i] > 0.5f ? 1 : 0) - (double)score[i];
+		s += d * d;
+	}
+	return s / (double)n;
+}

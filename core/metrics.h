@@ -53,4 +53,27 @@ void metrics_mean_std(const double *v, size_t n, double *mean, double *std);
  * is NAN or memory runs out. */
 double metrics_percentile(const double *v, size_t n, double p);
 
+/* One reliability bin: predictions in (lo, hi] (the first bin also holds
+ * lo itself), how many there were, their mean prediction and the fraction
+ * that were positive. Bins without predictions have count 0 and NAN means. */
+struct metrics_calibration_bin {
+	double lo, hi;
+	size_t count;
+	double mean_predicted;
+	double fraction_positive;
+};
+
+/* Fills BINS[0..NBINS) with NBINS uniform bins over [0, 1], exactly as
+ * scikit-learn's calibration_curve(y, score, n_bins=NBINS,
+ * strategy="uniform") assigns them: edges i/NBINS as numpy.linspace computes
+ * them, a score equal to an inner edge goes to the lower bin. scikit-learn
+ * drops empty bins; here they stay, with count 0. Scores outside [0, 1] are
+ * not expected (they are counted in the end bins). */
+void metrics_calibration(const float *score, const float *y, size_t n,
+			 struct metrics_calibration_bin *bins, size_t nbins);
+
+/* Mean squared difference between score and label (scikit-learn's
+ * brier_score_loss); defined for one class too; NAN when N is 0. */
+double metrics_brier(const float *score, const float *y, size_t n);
+
 #endif
