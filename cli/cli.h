@@ -76,5 +76,6 @@ extern const struct cli_command cli_validate_command;
 extern const struct cli_command cli_checklist_command;
 extern const struct cli_command cli_card_command;
 extern const struct cli_command cli_drift_command;
+extern const struct cli_command cli_cluster_command;
 
 #endif

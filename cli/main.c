@@ -18,6 +18,7 @@ static const struct cli_command *const commands[] = {
 	&cli_checklist_command,
 	&cli_card_command,
 	&cli_drift_command,
+	&cli_cluster_command,
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 

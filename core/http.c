@@ -1,0 +1,556 @@
+#include "http.h"
+
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <curl/curl.h>
+
+#include "json.h"
+
+#define DEFAULT_CONNECT_MS 10000L
+#define DEFAULT_TIMEOUT_MS 30000L
+#define DEFAULT_MAX_RESPONSE ((size_t)16 << 20)
+/* An error body is kept to this size even when streaming. */
+#define ERROR_BODY_MAX ((size_t)64 << 10)
+
+struct http_client {
+	CURL *curl;
+	long connect_ms;
+	long timeout_ms;
+	size_t max_response;
+	char *user_agent;
+	struct http_tls tls; /* owned copies */
+	char *bearer;
+	char *basic_user;
+	char *basic_password;
+	const atomic_bool *cancel;
+	char curl_err[CURL_ERROR_SIZE];
+};
+
+static pthread_once_t global_once = PTHREAD_ONCE_INIT;
+static CURLcode global_rc = CURLE_OK;
+
+static void global_init(void)
+{
+	global_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+const char *http_error_name(enum http_error code)
+{
+	switch (code) {
+	case HTTP_OK: return "ok";
+	case HTTP_ERR_REFUSED: return "refused";
+	case HTTP_ERR_TIMEOUT: return "timeout";
+	case HTTP_ERR_TLS: return "tls";
+	case HTTP_ERR_STATUS: return "http status";
+	case HTTP_ERR_TOO_LARGE: return "too large";
+	case HTTP_ERR_BAD_JSON: return "bad json";
+	case HTTP_ERR_CLOSED: return "closed";
+	case HTTP_ERR_ABORTED: return "aborted";
+	case HTTP_ERR_OTHER: break;
+	}
+	return "error";
+}
+
+static char *dup_or_null(const char *s)
+{
+	return s ? strdup(s) : NULL;
+}
+
+static char *dup_mem(const char *p, size_t n)
+{
+	char *d = malloc(n + 1);
+	if (d) {
+		memcpy(d, p, n);
+		d[n] = '\0';
+	}
+	return d;
+}
+
+/* Overwrites a secret before freeing it, so it does not linger in the heap. */
+static void free_secret(char *s)
+{
+	if (s) {
+		volatile char *v = s;
+		while (*v)
+			*v++ = '\0';
+		free(s);
+	}
+}
+
+static void tls_free(struct http_tls *t)
+{
+	free((char *)t->ca_file);
+	free((char *)t->ca_data);
+	free((char *)t->cert_file);
+	free((char *)t->cert_data);
+	free((char *)t->key_file);
+	if (t->key_data) {
+		memset((char *)t->key_data, 0, t->key_len);
+		free((char *)t->key_data);
+	}
+	memset(t, 0, sizeof *t);
+}
+
+static bool tls_copy(struct http_tls *d, const struct http_tls *s)
+{
+	memset(d, 0, sizeof *d);
+	d->insecure = s->insecure;
+	d->ca_len = s->ca_len;
+	d->cert_len = s->cert_len;
+	d->key_len = s->key_len;
+	bool ok = true;
+#define COPY_STR(f) if (s->f && !(d->f = strdup(s->f))) ok = false
+#define COPY_MEM(f, n) if (s->f && !(d->f = dup_mem(s->f, s->n))) ok = false
+	COPY_STR(ca_file);
+	COPY_STR(cert_file);
+	COPY_STR(key_file);
+	COPY_MEM(ca_data, ca_len);
+	COPY_MEM(cert_data, cert_len);
+	COPY_MEM(key_data, key_len);
+#undef COPY_STR
+#undef COPY_MEM
+	return ok;
+}
+
+struct http_client *http_client_create(const struct http_options *o,
+				       struct err *e)
+{
+	pthread_once(&global_once, global_init);
+	if (global_rc != CURLE_OK) {
+		err_set(e, EXIT_BACKEND, "libcurl: %s", curl_easy_strerror(global_rc));
+		return NULL;
+	}
+	struct http_client *c = calloc(1, sizeof *c);
+	if (!c) {
+		err_set(e, EXIT_BACKEND, "out of memory");
+		return NULL;
+	}
+	c->curl = curl_easy_init();
+	c->connect_ms = o->connect_timeout_ms > 0 ? o->connect_timeout_ms : DEFAULT_CONNECT_MS;
+	c->timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : DEFAULT_TIMEOUT_MS;
+	c->max_response = o->max_response ? o->max_response : DEFAULT_MAX_RESPONSE;
+	c->user_agent = strdup(o->user_agent ? o->user_agent : "churnops");
+	bool ok = c->curl && c->user_agent && tls_copy(&c->tls, &o->tls);
+	if (ok && o->bearer)
+		ok = (c->bearer = strdup(o->bearer)) != NULL;
+	if (ok && o->basic_user) {
+		c->basic_user = strdup(o->basic_user);
+		c->basic_password = dup_or_null(o->basic_password ? o->basic_password : "");
+		ok = c->basic_user && c->basic_password;
+	}
+	if (!ok) {
+		http_client_destroy(c);
+		err_set(e, EXIT_BACKEND, "out of memory");
+		return NULL;
+	}
+	return c;
+}
+
+void http_client_destroy(struct http_client *c)
+{
+	if (!c)
+		return;
+	if (c->curl)
+		curl_easy_cleanup(c->curl);
+	free(c->user_agent);
+	tls_free(&c->tls);
+	free_secret(c->bearer);
+	free(c->basic_user);
+	free_secret(c->basic_password);
+	free(c);
+}
+
+void http_client_set_cancel(struct http_client *c, const atomic_bool *cancel)
+{
+	c->cancel = cancel;
+}
+
+/* libcurl calls this about once a second, and on every read: nonzero aborts
+ * the transfer. */
+static int on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow,
+		       curl_off_t ultotal, curl_off_t ulnow)
+{
+	(void)dltotal;
+	(void)dlnow;
+	(void)ultotal;
+	(void)ulnow;
+	const atomic_bool *cancel = arg;
+	return atomic_load(cancel) ? 1 : 0;
+}
+
+int http_client_set_bearer(struct http_client *c, const char *token,
+			   struct err *e)
+{
+	char *copy = NULL;
+	if (token && !(copy = strdup(token)))
+		return err_set(e, EXIT_BACKEND, "out of memory");
+	free_secret(c->bearer);
+	c->bearer = copy;
+	return 0;
+}
+
+void http_response_finish(struct http_response *r)
+{
+	if (r) {
+		free(r->body);
+		r->body = NULL;
+		r->len = 0;
+	}
+}
+
+/* --- the transfer -------------------------------------------------------- */
+
+struct transfer {
+	struct http_client *c;
+	struct http_response *r;
+	size_t cap;
+	bool too_large;
+	/* streaming */
+	http_data_fn on_data;
+	void *arg;
+	struct err *e;
+	bool aborted;
+	long status; /* known once the first body byte arrives */
+};
+
+static bool append(struct transfer *t, const char *p, size_t n, size_t cap)
+{
+	struct http_response *r = t->r;
+	if (r->len + n > cap) {
+		t->too_large = true;
+		return false;
+	}
+	char *nb = realloc(r->body, r->len + n + 1);
+	if (!nb)
+		return false;
+	memcpy(nb + r->len, p, n);
+	r->len += n;
+	nb[r->len] = '\0';
+	r->body = nb;
+	return true;
+}
+
+static size_t on_write(char *p, size_t size, size_t nmemb, void *arg)
+{
+	struct transfer *t = arg;
+	size_t n = size * nmemb;
+	if (t->on_data) {
+		if (t->status == 0)
+			curl_easy_getinfo(t->c->curl, CURLINFO_RESPONSE_CODE, &t->status);
+		if (t->status >= 200 && t->status < 300) {
+			if (!t->on_data(p, n, t->arg, t->e)) {
+				t->aborted = true;
+				return 0;
+			}
+			return n;
+		}
+		return append(t, p, n, ERROR_BODY_MAX) ? n : 0;
+	}
+	return append(t, p, n, t->cap) ? n : 0;
+}
+
+void http_server_message(const char *body, size_t len, char *buf, size_t size)
+{
+	if (size == 0)
+		return;
+	buf[0] = '\0';
+	if (!body || len == 0)
+		return;
+	cJSON *root = json_parse(body, len, "response", NULL);
+	if (root) {
+		const char *m = json_str(root, "message");
+		if (!m)
+			m = json_str(root, "error");
+		if (!m) {
+			/* MLflow and others nest: {"error": {"message": ...}} */
+			const cJSON *inner = cJSON_GetObjectItemCaseSensitive(root, "error");
+			m = json_str(inner, "message");
+		}
+		if (m)
+			snprintf(buf, size, "%s", m);
+		cJSON_Delete(root);
+		if (m) {
+			/* Sanitise the server's words too. */
+			for (char *q = buf; *q; q++)
+				if ((unsigned char)*q < 0x20 || *q == 0x7f)
+					*q = ' ';
+			return;
+		}
+	}
+	size_t o = 0;
+	for (size_t i = 0; i < len && o + 5 < size && i < 200; i++) {
+		unsigned char ch = (unsigned char)body[i];
+		if (ch == '\n' || ch == '\r' || ch == '\t') {
+			buf[o++] = ' ';
+		} else if (ch < 0x20 || ch == 0x7f) {
+			o += (size_t)snprintf(buf + o, size - o, "\\x%02x", ch);
+		} else {
+			buf[o++] = (char)ch;
+		}
+	}
+	while (o > 0 && buf[o - 1] == ' ')
+		o--;
+	buf[o] = '\0';
+}
+
+static enum http_error map_curl(CURLcode rc)
+{
+	switch (rc) {
+	case CURLE_COULDNT_CONNECT:
+	case CURLE_COULDNT_RESOLVE_HOST:
+	case CURLE_COULDNT_RESOLVE_PROXY:
+		return HTTP_ERR_REFUSED;
+	case CURLE_OPERATION_TIMEDOUT:
+		return HTTP_ERR_TIMEOUT;
+	case CURLE_SSL_CONNECT_ERROR:
+	case CURLE_PEER_FAILED_VERIFICATION:
+	case CURLE_SSL_CERTPROBLEM:
+	case CURLE_SSL_CIPHER:
+	case CURLE_SSL_CACERT_BADFILE:
+	case CURLE_SSL_ENGINE_NOTFOUND:
+	case CURLE_SSL_ENGINE_SETFAILED:
+	case CURLE_SSL_ISSUER_ERROR:
+	case CURLE_SSL_CRL_BADFILE:
+	case CURLE_USE_SSL_FAILED:
+		return HTTP_ERR_TLS;
+	case CURLE_PARTIAL_FILE:
+	case CURLE_GOT_NOTHING:
+	case CURLE_RECV_ERROR:
+	case CURLE_SEND_ERROR:
+		return HTTP_ERR_CLOSED;
+	default:
+		return HTTP_ERR_OTHER;
+	}
+}
+
+static bool setup_tls(struct http_client *c)
+{
+	CURL *h = c->curl;
+	const struct http_tls *t = &c->tls;
+	bool ok = true;
+	if (t->insecure) {
+		ok &= curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L) == CURLE_OK;
+		ok &= curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L) == CURLE_OK;
+	} else {
+		ok &= curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L) == CURLE_OK;
+		ok &= curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L) == CURLE_OK;
+	}
+	if (t->ca_data) {
+		struct curl_blob b = { (void *)t->ca_data, t->ca_len, CURL_BLOB_COPY };
+		ok &= curl_easy_setopt(h, CURLOPT_CAINFO_BLOB, &b) == CURLE_OK;
+	} else if (t->ca_file) {
+		ok &= curl_easy_setopt(h, CURLOPT_CAINFO, t->ca_file) == CURLE_OK;
+	}
+	if (t->cert_data) {
+		struct curl_blob b = { (void *)t->cert_data, t->cert_len, CURL_BLOB_COPY };
+		ok &= curl_easy_setopt(h, CURLOPT_SSLCERT_BLOB, &b) == CURLE_OK;
+		ok &= curl_easy_setopt(h, CURLOPT_SSLCERTTYPE, "PEM") == CURLE_OK;
+	} else if (t->cert_file) {
+		ok &= curl_easy_setopt(h, CURLOPT_SSLCERT, t->cert_file) == CURLE_OK;
+	}
+	if (t->key_data) {
+		struct curl_blob b = { (void *)t->key_data, t->key_len, CURL_BLOB_COPY };
+		ok &= curl_easy_setopt(h, CURLOPT_SSLKEY_BLOB, &b) == CURLE_OK;
+		ok &= curl_easy_setopt(h, CURLOPT_SSLKEYTYPE, "PEM") == CURLE_OK;
+	} else if (t->key_file) {
+		ok &= curl_easy_setopt(h, CURLOPT_SSLKEY, t->key_file) == CURLE_OK;
+	}
+	return ok;
+}
+
+/* The URL without its query string, for messages: queries can be long and
+ * the path says what was asked. */
+static void url_for_message(const char *url, char *buf, size_t size)
+{
+	size_t n = strcspn(url, "?");
+	if (n >= size)
+		n = size - 1;
+	memcpy(buf, url, n);
+	buf[n] = '\0';
+}
+
+static int perform(struct http_client *c, const struct http_request *req,
+		   struct transfer *t, struct err *e)
+{
+	CURL *h = c->curl;
+	struct http_response *r = t->r;
+	const char *method = req->method ? req->method : "GET";
+	struct curl_slist *headers = NULL;
+	char line[256];
+	int rc = 0;
+
+	curl_easy_reset(h);
+	c->curl_err[0] = '\0';
+	bool ok = true;
+	ok &= curl_easy_setopt(h, CURLOPT_URL, req->url) == CURLE_OK;
+	ok &= curl_easy_setopt(h, CURLOPT_ERRORBUFFER, c->curl_err) == CURLE_OK;
+	ok &= curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L) == CURLE_OK;
+	ok &= curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, c->connect_ms) == CURLE_OK;
+	ok &= curl_easy_setopt(h, CURLOPT_TIMEOUT_MS,
+			       req->timeout_ms > 0 ? req->timeout_ms : c->timeout_ms) == CURLE_OK;
+	ok &= curl_easy_setopt(h, CURLOPT_USERAGENT, c->user_agent) == CURLE_OK;
+	ok &= curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_write) == CURLE_OK;
+	ok &= curl_easy_setopt(h, CURLOPT_WRITEDATA, t) == CURLE_OK;
+	ok &= curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https") == CURLE_OK;
+	ok &= curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L) == CURLE_OK;
+	if (c->cancel) {
+		ok &= curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress) == CURLE_OK;
+		ok &= curl_easy_setopt(h, CURLOPT_XFERINFODATA, (void *)c->cancel) == CURLE_OK;
+		ok &= curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L) == CURLE_OK;
+	}
+	ok &= setup_tls(c);
+	if (c->bearer) {
+		ok &= curl_easy_setopt(h, CURLOPT_HTTPAUTH, CURLAUTH_BEARER) == CURLE_OK;
+		ok &= curl_easy_setopt(h, CURLOPT_XOAUTH2_BEARER, c->bearer) == CURLE_OK;
+	} else if (c->basic_user) {
+		ok &= curl_easy_setopt(h, CURLOPT_HTTPAUTH, CURLAUTH_BASIC) == CURLE_OK;
+		ok &= curl_easy_setopt(h, CURLOPT_USERNAME, c->basic_user) == CURLE_OK;
+		ok &= curl_easy_setopt(h, CURLOPT_PASSWORD, c->basic_password) == CURLE_OK;
+	}
+	snprintf(line, sizeof line, "Accept: %s",
+		 req->accept ? req->accept : "application/json");
+	headers = curl_slist_append(headers, line);
+	if (req->body || strcmp(method, "GET") != 0) {
+		snprintf(line, sizeof line, "Content-Type: %s",
+			 req->content_type ? req->content_type : "application/json");
+		headers = curl_slist_append(headers, line);
+		ok &= curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE,
+				       (curl_off_t)(req->body ? req->body_len : 0)) == CURLE_OK;
+		ok &= curl_easy_setopt(h, CURLOPT_POSTFIELDS, req->body ? req->body : "") == CURLE_OK;
+	}
+	/* curl would send "Expect: 100-continue" for larger bodies and wait. */
+	headers = curl_slist_append(headers, "Expect:");
+	ok &= headers != NULL;
+	ok &= curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers) == CURLE_OK;
+	if (strcmp(method, "GET") != 0 && strcmp(method, "POST") != 0)
+		ok &= curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method) == CURLE_OK;
+	else if (strcmp(method, "GET") == 0)
+		ok &= curl_easy_setopt(h, CURLOPT_HTTPGET, 1L) == CURLE_OK;
+	char where[512];
+	url_for_message(req->url, where, sizeof where);
+	if (!ok) {
+		r->error = HTTP_ERR_OTHER;
+		rc = err_set(e, EXIT_BACKEND, "%s %s: cannot set up the request", method, where);
+		goto out;
+	}
+
+	CURLcode cc = curl_easy_perform(h);
+	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &r->status);
+	if (t->too_large) {
+		r->error = HTTP_ERR_TOO_LARGE;
+		rc = err_set(e, EXIT_BACKEND, "%s %s: answer larger than %zu bytes",
+			     method, where, t->on_data ? ERROR_BODY_MAX : t->cap);
+		goto out;
+	}
+	if (t->aborted) {
+		/* The callback's own message and code stand. */
+		r->error = HTTP_ERR_ABORTED;
+		if (e && e->code)
+			rc = e->code;
+		else
+			rc = err_set(e, EXIT_BACKEND, "%s %s: stopped", method, where);
+		goto out;
+	}
+	if (cc == CURLE_ABORTED_BY_CALLBACK) {
+		r->error = HTTP_ERR_ABORTED;
+		rc = err_set(e, EXIT_BACKEND, "%s %s: cancelled", method, where);
+		goto out;
+	}
+	if (cc != CURLE_OK) {
+		r->error = map_curl(cc);
+		const char *what = c->curl_err[0] ? c->curl_err : curl_easy_strerror(cc);
+		const char *kind = r->error == HTTP_ERR_REFUSED ? "unreachable"
+			: r->error == HTTP_ERR_TIMEOUT ? "timed out"
+			: r->error == HTTP_ERR_TLS ? "TLS failed"
+			: r->error == HTTP_ERR_CLOSED ? "connection closed" : "failed";
+		rc = err_set(e, EXIT_BACKEND, "%s %s: %s (%s)", method, where, kind, what);
+		goto out;
+	}
+	if (r->status >= 400 || r->status < 200) {
+		char msg[512];
+		r->error = HTTP_ERR_STATUS;
+		http_server_message(r->body, r->len, msg, sizeof msg);
+		rc = err_set(e, EXIT_BACKEND, "%s %s: HTTP %ld%s%s", method, where,
+			     r->status, msg[0] ? ": " : "", msg);
+		goto out;
+	}
+	r->error = HTTP_OK;
+out:
+	/* The token lives in the handle's options: drop it until the next use. */
+	curl_easy_setopt(h, CURLOPT_XOAUTH2_BEARER, NULL);
+	curl_easy_setopt(h, CURLOPT_PASSWORD, NULL);
+	curl_slist_free_all(headers);
+	return rc;
+}
+
+int http_do(struct http_client *c, const struct http_request *req,
+	    struct http_response *r, struct err *e)
+{
+	memset(r, 0, sizeof *r);
+	struct transfer t = { .c = c, .r = r, .cap = c->max_response };
+	return perform(c, req, &t, e);
+}
+
+int http_stream(struct http_client *c, const struct http_request *req,
+		http_data_fn on_data, void *arg, struct http_response *r,
+		struct err *e)
+{
+	memset(r, 0, sizeof *r);
+	if (e)
+		err_clear(e);
+	struct transfer t = { .c = c, .r = r, .cap = c->max_response,
+			      .on_data = on_data, .arg = arg, .e = e };
+	return perform(c, req, &t, e);
+}
+
+int http_json(struct http_client *c, const char *method, const char *url,
+	      const char *content_type, const cJSON *body, cJSON **out,
+	      struct http_response *resp, struct err *e)
+{
+	struct http_response local;
+	struct http_response *r = resp ? resp : &local;
+	char *text = NULL;
+	int rc;
+	*out = NULL;
+	if (body && !(text = cJSON_PrintUnformatted(body))) {
+		memset(r, 0, sizeof *r);
+		r->error = HTTP_ERR_OTHER;
+		return err_set(e, EXIT_BACKEND, "out of memory");
+	}
+	struct http_request req = {
+		.method = method, .url = url, .content_type = content_type,
+		.body = text, .body_len = text ? strlen(text) : 0,
+	};
+	rc = http_do(c, &req, r, e);
+	if (rc == 0) {
+		struct err pe;
+		err_clear(&pe);
+		*out = json_parse(r->body ? r->body : "", r->len, "response", &pe);
+		if (!*out) {
+			char where[512];
+			url_for_message(url, where, sizeof where);
+			r->error = HTTP_ERR_BAD_JSON;
+			rc = err_set(e, EXIT_BACKEND, "%s %s: the answer is not JSON (%s)",
+				     method ? method : "GET", where, pe.msg);
+		}
+	}
+	free(text);
+	if (r == &local)
+		http_response_finish(&local);
+	return rc;
+}
+
+char *http_escape(const char *s)
+{
+	pthread_once(&global_once, global_init);
+	char *esc = curl_easy_escape(NULL, s, 0);
+	if (!esc)
+		return NULL;
+	char *copy = strdup(esc);
+	curl_free(esc);
+	return copy;
+}
