@@ -77,5 +77,8 @@ extern const struct cli_command cli_checklist_command;
 extern const struct cli_command cli_card_command;
 extern const struct cli_command cli_drift_command;
 extern const struct cli_command cli_cluster_command;
+extern const struct cli_command cli_console_command;
+extern const struct cli_command cli_demo_command;
+extern const struct cli_command cli_keys_command;
 
 #endif

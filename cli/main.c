@@ -19,6 +19,9 @@ static const struct cli_command *const commands[] = {
 	&cli_card_command,
 	&cli_drift_command,
 	&cli_cluster_command,
+	&cli_console_command,
+	&cli_demo_command,
+	&cli_keys_command,
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
@@ -42,10 +45,11 @@ static const struct cli_command *find(const char *name)
 
 int main(int argc, char **argv)
 {
-	if (argc < 2) {
-		usage(stderr);
-		return EXIT_INPUT;
-	}
+	/* No command, or options only ("churnops --model DIR --data F"):
+	 * the console. */
+	if (argc < 2 || (strncmp(argv[1], "--", 2) == 0 && strcmp(argv[1], "--help") != 0 &&
+			 strcmp(argv[1], "--version") != 0))
+		return cli_console_command.run(argc, argv);
 	const char *a = argv[1];
 	if (strcmp(a, "--version") == 0 || strcmp(a, "version") == 0) {
 		char v[64];
