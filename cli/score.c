@@ -103,10 +103,11 @@ static int run(int argc, char **argv)
 			nl = nl ? nl + 1 : line + len;
 		}
 		if (!quiet)
-			fprintf(stderr, "scored %zu rows in %.2f s (%.0f rows/s) with %s\n",
+			fprintf(stderr, "scored %zu rows in %.2f s (%.0f rows/s) with %s; "
+				"XGBoost predict %.2f s\n",
 				st.rows, st.seconds,
 				st.seconds > 0 ? (double)st.rows / st.seconds : 0.0,
-				version);
+				version, st.predict_seconds);
 	}
 	free(st.unseen_report);
 	free(version);

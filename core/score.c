@@ -46,6 +46,7 @@ struct pipeline {
 	struct queue free_q, read_q, done_q;
 	FILE *out;
 	size_t rows;
+	double predict_seconds; /* the predicting stage's own time */
 	/* First error of the reader and writer threads. */
 	pthread_mutex_t err_mu;
 	struct err err;
@@ -339,6 +340,13 @@ static void chunks_free(struct pipeline *p)
 	}
 }
 
+static double now_seconds(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 /* The calling thread's stage: predictions (and explanations) per chunk. */
 static void predict_loop(struct pipeline *p)
 {
@@ -347,6 +355,7 @@ static void predict_loop(struct pipeline *p)
 		struct chunk *c = queue_pop(&p->read_q);
 		if (!c)
 			return;
+		double t0 = now_seconds();
 		if (c->n > 0 &&
 		    model_predict(p->model, c->x, c->n, p->ncols, c->prob, &e)) {
 			pipeline_fail(p, &e);
@@ -357,18 +366,12 @@ static void predict_loop(struct pipeline *p)
 			pipeline_fail(p, &e);
 			return;
 		}
+		p->predict_seconds += now_seconds() - t0;
 		bool last = c->last;
 		queue_push(&p->done_q, c);
 		if (last)
 			return;
 	}
-}
-
-static double now_seconds(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 int score_run(struct model *m, const struct schema *s,
@@ -469,6 +472,7 @@ int score_run(struct model *m, const struct schema *s,
 	if (rc)
 		goto out;
 	st->rows = p.rows;
+	st->predict_seconds = p.predict_seconds;
 	st->unseen_report = schema_binding_unseen_report(&p.binding);
 	st->seconds = now_seconds() - t0;
 out:

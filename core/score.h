@@ -34,6 +34,9 @@ void score_opts_defaults(struct score_opts *o);
 struct score_stats {
 	size_t rows;
 	double seconds;
+	/* Of SECONDS, the time spent inside model_predict (and explanations):
+	 * what libxgboost itself costs, the floor of this design. */
+	double predict_seconds;
 	/* One line per column that had levels the schema does not know
 	 * (schema_binding_unseen_report); NULL if none. The caller frees it. */
 	char *unseen_report;
