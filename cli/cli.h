@@ -80,6 +80,8 @@ extern const struct cli_command cli_cluster_command;
 extern const struct cli_command cli_console_command;
 extern const struct cli_command cli_demo_command;
 extern const struct cli_command cli_keys_command;
+extern const struct cli_command cli_registry_command;
+extern const struct cli_command cli_status_command;
 extern const struct cli_command cli_metrics_command;
 extern const struct cli_command cli_alerts_command;
 extern const struct cli_command cli_watch_command;

@@ -19,6 +19,8 @@ static const struct cli_command *const commands[] = {
 	&cli_card_command,
 	&cli_drift_command,
 	&cli_cluster_command,
+	&cli_registry_command,
+	&cli_status_command,
 	&cli_metrics_command,
 	&cli_alerts_command,
 	&cli_watch_command,

@@ -33,6 +33,61 @@ static const char *const migrations[] = {
 	"  at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))"
 	");"
 	"CREATE INDEX checklist_runs_model ON checklist_runs (model_sha256, id);",
+
+	/* 2: the embedded registry (registered models, their versions, aliases,
+	 * free-form version tags) and the promotion history, which every back
+	 * end appends to. */
+	"CREATE TABLE reg_models ("
+	"  name TEXT PRIMARY KEY CHECK (name <> ''),"
+	"  created_ms INTEGER NOT NULL DEFAULT (CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER))"
+	");"
+	"CREATE TABLE reg_versions ("
+	"  id INTEGER PRIMARY KEY,"
+	"  model TEXT NOT NULL REFERENCES reg_models (name),"
+	"  version TEXT NOT NULL CHECK (version <> ''),"
+	"  artifact TEXT NOT NULL,"
+	"  sha256 TEXT NOT NULL CHECK (length(sha256) = 64),"
+	"  schema_json TEXT NOT NULL,"
+	"  eval_json TEXT NOT NULL DEFAULT '{}',"
+	"  verdict TEXT NOT NULL DEFAULT '',"
+	"  description TEXT NOT NULL DEFAULT '',"
+	"  creator TEXT NOT NULL,"
+	"  created_ms INTEGER NOT NULL,"
+	"  stage TEXT NOT NULL DEFAULT 'none'"
+	"    CHECK (stage IN ('none', 'staging', 'production', 'archived')),"
+	"  status TEXT NOT NULL DEFAULT 'READY',"
+	"  UNIQUE (model, version)"
+	");"
+	"CREATE INDEX reg_versions_stage ON reg_versions (model, stage);"
+	"CREATE TABLE reg_aliases ("
+	"  model TEXT NOT NULL,"
+	"  alias TEXT NOT NULL CHECK (alias <> ''),"
+	"  version TEXT NOT NULL,"
+	"  PRIMARY KEY (model, alias),"
+	"  FOREIGN KEY (model, version) REFERENCES reg_versions (model, version)"
+	");"
+	"CREATE TABLE reg_history ("
+	"  id INTEGER PRIMARY KEY,"
+	"  backend TEXT NOT NULL,"
+	"  registry TEXT NOT NULL,"
+	"  model TEXT NOT NULL,"
+	"  kind TEXT NOT NULL CHECK (kind IN ('stage', 'alias')),"
+	"  name TEXT NOT NULL,"
+	"  from_version TEXT NOT NULL DEFAULT '',"
+	"  to_version TEXT NOT NULL DEFAULT '',"
+	"  actor TEXT NOT NULL,"
+	"  reason TEXT NOT NULL DEFAULT '',"
+	"  at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))"
+	");"
+	"CREATE INDEX reg_history_model ON reg_history (backend, registry, model, id);"
+	"CREATE TABLE reg_tags ("
+	"  model TEXT NOT NULL,"
+	"  version TEXT NOT NULL,"
+	"  key TEXT NOT NULL CHECK (key <> ''),"
+	"  value TEXT NOT NULL,"
+	"  PRIMARY KEY (model, version, key),"
+	"  FOREIGN KEY (model, version) REFERENCES reg_versions (model, version)"
+	");",
 };
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -352,4 +407,487 @@ int store_last_checklist_run(struct store *st, const char *sha256,
 	}
 	sqlite3_finalize(q);
 	return rc;
+}
+
+/* ---- transactions ------------------------------------------------------- */
+
+int store_tx_begin(struct store *st, struct err *e)
+{
+	return exec(st, "BEGIN IMMEDIATE", "starting a transaction", e);
+}
+
+int store_tx_commit(struct store *st, struct err *e)
+{
+	int rc = exec(st, "COMMIT", "committing", e);
+	if (rc)
+		store_tx_rollback(st);
+	return rc;
+}
+
+void store_tx_rollback(struct store *st)
+{
+	if (!sqlite3_get_autocommit(st->db))
+		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+/* ---- the embedded registry ---------------------------------------------- */
+
+/* Runs a statement that returns no rows; *CHANGES (may be NULL) receives the
+ * number of rows it changed. A constraint violation fails with
+ * CONSTRAINT_CODE so callers can tell "exists already" from a broken file. */
+static int run_change(struct store *st, const char *sql,
+		      const char *const *args, int n, const char *what,
+		      int constraint_code, int *changes, struct err *e)
+{
+	sqlite3_stmt *q = prepare(st, sql, args, n, e);
+	if (!q)
+		return EXIT_INPUT;
+	int step = sqlite3_step(q);
+	int rc = 0;
+	if (step == SQLITE_DONE) {
+		if (changes)
+			*changes = sqlite3_changes(st->db);
+	} else if ((step & 0xff) == SQLITE_CONSTRAINT) {
+		rc = err_set(e, constraint_code, "%s: %s", what, sqlite3_errmsg(st->db));
+	} else {
+		rc = db_error(st, e, what);
+	}
+	sqlite3_finalize(q);
+	return rc;
+}
+
+/* The first column of the first row as a new string into *OUT (NULL when
+ * there is no row). */
+static int query_text(struct store *st, const char *sql,
+		      const char *const *args, int n, const char *what,
+		      char **out, struct err *e)
+{
+	*out = NULL;
+	sqlite3_stmt *q = prepare(st, sql, args, n, e);
+	if (!q)
+		return EXIT_INPUT;
+	int rc = 0;
+	int step = sqlite3_step(q);
+	if (step == SQLITE_ROW) {
+		*out = col_dup(q, 0);
+		if (!*out)
+			rc = err_set(e, EXIT_INPUT, "out of memory");
+	} else if (step != SQLITE_DONE) {
+		rc = db_error(st, e, what);
+	}
+	sqlite3_finalize(q);
+	return rc;
+}
+
+int store_reg_add_model(struct store *st, const char *name, struct err *e)
+{
+	const char *args[] = {name};
+	return run_change(st, "INSERT OR IGNORE INTO reg_models (name) VALUES (?)",
+			  args, 1, "registering the model", EXIT_INPUT, NULL, e);
+}
+
+void store_model_version_finish(struct store_model_version *v)
+{
+	if (!v)
+		return;
+	free(v->model);
+	free(v->version);
+	free(v->artifact);
+	free(v->sha256);
+	free(v->schema_json);
+	free(v->eval_json);
+	free(v->verdict);
+	free(v->description);
+	free(v->creator);
+	free(v->stage);
+	free(v->status);
+	memset(v, 0, sizeof *v);
+}
+
+void store_model_versions_free(struct store_model_version *v, size_t n)
+{
+	if (!v)
+		return;
+	for (size_t i = 0; i < n; i++)
+		store_model_version_finish(&v[i]);
+	free(v);
+}
+
+int store_reg_add_version(struct store *st, const struct store_model_version *v,
+			  struct err *e)
+{
+	char created[32];
+	snprintf(created, sizeof created, "%lld", v->created_ms);
+	const char *args[] = {v->model, v->version, v->artifact, v->sha256,
+			      v->schema_json, v->eval_json ? v->eval_json : "{}",
+			      v->verdict ? v->verdict : "",
+			      v->description ? v->description : "", v->creator,
+			      created};
+	return run_change(st,
+			  "INSERT INTO reg_versions (model, version, artifact, sha256, schema_json, "
+			  "eval_json, verdict, description, creator, created_ms) "
+			  "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, CAST(? AS INTEGER))",
+			  args, 10, "registering the version", EXIT_CHECK, NULL, e);
+}
+
+#define VERSION_COLUMNS \
+	"model, version, artifact, sha256, schema_json, eval_json, verdict, " \
+	"description, creator, created_ms, stage, status"
+
+static int version_from_row(sqlite3_stmt *q, struct store_model_version *v,
+			    struct err *e)
+{
+	v->model = col_dup(q, 0);
+	v->version = col_dup(q, 1);
+	v->artifact = col_dup(q, 2);
+	v->sha256 = col_dup(q, 3);
+	v->schema_json = col_dup(q, 4);
+	v->eval_json = col_dup(q, 5);
+	v->verdict = col_dup(q, 6);
+	v->description = col_dup(q, 7);
+	v->creator = col_dup(q, 8);
+	v->created_ms = sqlite3_column_int64(q, 9);
+	v->stage = col_dup(q, 10);
+	v->status = col_dup(q, 11);
+	if (!v->model || !v->version || !v->artifact || !v->sha256 || !v->schema_json ||
+	    !v->eval_json || !v->verdict || !v->description || !v->creator ||
+	    !v->stage || !v->status) {
+		store_model_version_finish(v);
+		return err_set(e, EXIT_INPUT, "out of memory");
+	}
+	return 0;
+}
+
+int store_reg_get_version(struct store *st, const char *model,
+			  const char *version, struct store_model_version *out,
+			  bool *found, struct err *e)
+{
+	*found = false;
+	const char *args[] = {model, version};
+	sqlite3_stmt *q = prepare(st, "SELECT " VERSION_COLUMNS " FROM reg_versions "
+				  "WHERE model = ? AND version = ?", args, 2, e);
+	if (!q)
+		return EXIT_INPUT;
+	int rc = 0;
+	int step = sqlite3_step(q);
+	if (step == SQLITE_ROW) {
+		rc = version_from_row(q, out, e);
+		*found = rc == 0;
+	} else if (step != SQLITE_DONE) {
+		rc = db_error(st, e, "reading a version");
+	}
+	sqlite3_finalize(q);
+	return rc;
+}
+
+int store_reg_list_versions(struct store *st, const char *model,
+			    struct store_model_version **out, size_t *n,
+			    struct err *e)
+{
+	*out = NULL;
+	*n = 0;
+	const char *args[] = {model};
+	sqlite3_stmt *q = prepare(st, "SELECT " VERSION_COLUMNS " FROM reg_versions "
+				  "WHERE model = ? ORDER BY id", args, 1, e);
+	if (!q)
+		return EXIT_INPUT;
+	struct store_model_version *v = NULL;
+	size_t cnt = 0, cap = 0;
+	int rc = 0, step;
+	while ((step = sqlite3_step(q)) == SQLITE_ROW) {
+		if (cnt == cap) {
+			size_t ncap = cap ? 2 * cap : 16;
+			struct store_model_version *nv = realloc(v, ncap * sizeof *nv);
+			if (!nv) {
+				rc = err_set(e, EXIT_INPUT, "out of memory");
+				goto out;
+			}
+			v = nv;
+			cap = ncap;
+		}
+		memset(&v[cnt], 0, sizeof v[cnt]);
+		if ((rc = version_from_row(q, &v[cnt], e)))
+			goto out;
+		cnt++;
+	}
+	if (step != SQLITE_DONE)
+		rc = db_error(st, e, "reading versions");
+out:
+	sqlite3_finalize(q);
+	if (rc) {
+		store_model_versions_free(v, cnt);
+		return rc;
+	}
+	*out = v;
+	*n = cnt;
+	return 0;
+}
+
+int store_reg_stage_holder(struct store *st, const char *model,
+			   const char *stage, char **version, struct err *e)
+{
+	const char *args[] = {model, stage};
+	return query_text(st, "SELECT version FROM reg_versions WHERE model = ? AND stage = ? "
+			  "ORDER BY id DESC LIMIT 1", args, 2, "reading stages", version, e);
+}
+
+int store_reg_set_stage(struct store *st, const char *model,
+			const char *version, const char *stage,
+			bool archive_existing, struct err *e)
+{
+	int rc = 0;
+	if (archive_existing) {
+		const char *args[] = {model, stage, version};
+		rc = run_change(st, "UPDATE reg_versions SET stage = 'archived' "
+				"WHERE model = ? AND stage = ? AND version <> ?",
+				args, 3, "archiving the stage's holder", EXIT_INPUT, NULL, e);
+		if (rc)
+			return rc;
+	}
+	const char *args[] = {stage, model, version};
+	int changes = 0;
+	rc = run_change(st, "UPDATE reg_versions SET stage = ? WHERE model = ? AND version = ?",
+			args, 3, "moving the version", EXIT_INPUT, &changes, e);
+	if (!rc && changes == 0)
+		rc = err_set(e, EXIT_INPUT, "model %s has no version %s", model, version);
+	return rc;
+}
+
+int store_reg_get_alias(struct store *st, const char *model, const char *alias,
+			char **version, struct err *e)
+{
+	const char *args[] = {model, alias};
+	return query_text(st, "SELECT version FROM reg_aliases WHERE model = ? AND alias = ?",
+			  args, 2, "reading an alias", version, e);
+}
+
+int store_reg_set_alias(struct store *st, const char *model, const char *alias,
+			const char *version, struct err *e)
+{
+	const char *args[] = {model, alias, version};
+	return run_change(st, "INSERT INTO reg_aliases (model, alias, version) VALUES (?, ?, ?) "
+			  "ON CONFLICT (model, alias) DO UPDATE SET version = excluded.version",
+			  args, 3, "setting the alias", EXIT_INPUT, NULL, e);
+}
+
+int store_reg_delete_alias(struct store *st, const char *model,
+			   const char *alias, bool *found, struct err *e)
+{
+	const char *args[] = {model, alias};
+	int changes = 0;
+	int rc = run_change(st, "DELETE FROM reg_aliases WHERE model = ? AND alias = ?",
+			    args, 2, "deleting the alias", EXIT_INPUT, &changes, e);
+	*found = changes > 0;
+	return rc;
+}
+
+void store_reg_aliases_free(struct store_alias *v, size_t n)
+{
+	if (!v)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		free(v[i].alias);
+		free(v[i].version);
+	}
+	free(v);
+}
+
+int store_reg_list_aliases(struct store *st, const char *model,
+			   struct store_alias **out, size_t *n, struct err *e)
+{
+	*out = NULL;
+	*n = 0;
+	const char *args[] = {model};
+	sqlite3_stmt *q = prepare(st, "SELECT alias, version FROM reg_aliases WHERE model = ? "
+				  "ORDER BY alias", args, 1, e);
+	if (!q)
+		return EXIT_INPUT;
+	struct store_alias *v = NULL;
+	size_t cnt = 0, cap = 0;
+	int rc = 0, step;
+	while ((step = sqlite3_step(q)) == SQLITE_ROW) {
+		if (cnt == cap) {
+			size_t ncap = cap ? 2 * cap : 4;
+			struct store_alias *nv = realloc(v, ncap * sizeof *nv);
+			if (!nv) {
+				rc = err_set(e, EXIT_INPUT, "out of memory");
+				goto out;
+			}
+			v = nv;
+			cap = ncap;
+		}
+		v[cnt].alias = col_dup(q, 0);
+		v[cnt].version = col_dup(q, 1);
+		cnt++;
+		if (!v[cnt - 1].alias || !v[cnt - 1].version) {
+			rc = err_set(e, EXIT_INPUT, "out of memory");
+			goto out;
+		}
+	}
+	if (step != SQLITE_DONE)
+		rc = db_error(st, e, "reading aliases");
+out:
+	sqlite3_finalize(q);
+	if (rc) {
+		store_reg_aliases_free(v, cnt);
+		return rc;
+	}
+	*out = v;
+	*n = cnt;
+	return 0;
+}
+
+int store_reg_add_event(struct store *st, const struct store_reg_event *ev,
+			struct err *e)
+{
+	const char *args[] = {ev->backend, ev->registry, ev->model, ev->kind, ev->name,
+			      ev->from_version ? ev->from_version : "",
+			      ev->to_version ? ev->to_version : "", ev->actor,
+			      ev->reason ? ev->reason : ""};
+	return run_change(st,
+			  "INSERT INTO reg_history (backend, registry, model, kind, name, "
+			  "from_version, to_version, actor, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+			  args, 9, "recording the promotion history", EXIT_INPUT, NULL, e);
+}
+
+void store_reg_events_free(struct store_reg_event *v, size_t n)
+{
+	if (!v)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		free(v[i].backend);
+		free(v[i].registry);
+		free(v[i].model);
+		free(v[i].kind);
+		free(v[i].name);
+		free(v[i].from_version);
+		free(v[i].to_version);
+		free(v[i].actor);
+		free(v[i].reason);
+		free(v[i].at);
+	}
+	free(v);
+}
+
+int store_reg_list_events(struct store *st, const char *backend,
+			  const char *registry, const char *model,
+			  struct store_reg_event **out, size_t *n, struct err *e)
+{
+	*out = NULL;
+	*n = 0;
+	const char *args[] = {backend, registry, model};
+	sqlite3_stmt *q = prepare(st,
+				  "SELECT id, backend, registry, model, kind, name, from_version, "
+				  "to_version, actor, reason, at FROM reg_history "
+				  "WHERE backend = ? AND registry = ? AND model = ? ORDER BY id",
+				  args, 3, e);
+	if (!q)
+		return EXIT_INPUT;
+	struct store_reg_event *v = NULL;
+	size_t cnt = 0, cap = 0;
+	int rc = 0, step;
+	while ((step = sqlite3_step(q)) == SQLITE_ROW) {
+		if (cnt == cap) {
+			size_t ncap = cap ? 2 * cap : 16;
+			struct store_reg_event *nv = realloc(v, ncap * sizeof *nv);
+			if (!nv) {
+				rc = err_set(e, EXIT_INPUT, "out of memory");
+				goto out;
+			}
+			v = nv;
+			cap = ncap;
+		}
+		struct store_reg_event *ev = &v[cnt++];
+		ev->id = sqlite3_column_int64(q, 0);
+		char **f[] = {&ev->backend, &ev->registry, &ev->model, &ev->kind, &ev->name,
+			      &ev->from_version, &ev->to_version, &ev->actor, &ev->reason,
+			      &ev->at};
+		bool oom = false;
+		for (int i = 0; i < 10; i++) {
+			*f[i] = col_dup(q, i + 1);
+			oom |= !*f[i];
+		}
+		if (oom) {
+			rc = err_set(e, EXIT_INPUT, "out of memory");
+			goto out;
+		}
+	}
+	if (step != SQLITE_DONE)
+		rc = db_error(st, e, "reading the promotion history");
+out:
+	sqlite3_finalize(q);
+	if (rc) {
+		store_reg_events_free(v, cnt);
+		return rc;
+	}
+	*out = v;
+	*n = cnt;
+	return 0;
+}
+
+int store_reg_set_tag(struct store *st, const char *model, const char *version,
+		      const char *key, const char *value, struct err *e)
+{
+	const char *args[] = {model, version, key, value};
+	return run_change(st, "INSERT INTO reg_tags (model, version, key, value) VALUES (?, ?, ?, ?) "
+			  "ON CONFLICT (model, version, key) DO UPDATE SET value = excluded.value",
+			  args, 4, "setting the tag", EXIT_INPUT, NULL, e);
+}
+
+void store_reg_tags_free(struct store_tag *v, size_t n)
+{
+	if (!v)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		free(v[i].version);
+		free(v[i].key);
+		free(v[i].value);
+	}
+	free(v);
+}
+
+int store_reg_list_tags(struct store *st, const char *model, struct store_tag **out,
+			size_t *n, struct err *e)
+{
+	*out = NULL;
+	*n = 0;
+	const char *args[] = {model};
+	sqlite3_stmt *q = prepare(st, "SELECT version, key, value FROM reg_tags WHERE model = ? "
+				  "ORDER BY version, key", args, 1, e);
+	if (!q)
+		return EXIT_INPUT;
+	struct store_tag *v = NULL;
+	size_t cnt = 0, cap = 0;
+	int rc = 0, step;
+	while ((step = sqlite3_step(q)) == SQLITE_ROW) {
+		if (cnt == cap) {
+			size_t ncap = cap ? 2 * cap : 8;
+			struct store_tag *nv = realloc(v, ncap * sizeof *nv);
+			if (!nv) {
+				rc = err_set(e, EXIT_INPUT, "out of memory");
+				goto out;
+			}
+			v = nv;
+			cap = ncap;
+		}
+		struct store_tag *t = &v[cnt++];
+		t->version = col_dup(q, 0);
+		t->key = col_dup(q, 1);
+		t->value = col_dup(q, 2);
+		if (!t->version || !t->key || !t->value) {
+			rc = err_set(e, EXIT_INPUT, "out of memory");
+			goto out;
+		}
+	}
+	if (step != SQLITE_DONE)
+		rc = db_error(st, e, "reading tags");
+out:
+	sqlite3_finalize(q);
+	if (rc) {
+		store_reg_tags_free(v, cnt);
+		return rc;
+	}
+	*out = v;
+	*n = cnt;
+	return 0;
 }

@@ -12,6 +12,11 @@
  * artifact, identified by its sha256, so a changed artifact has none) and
  * checklist_runs (each `validate` report, as JSON).
  *
+ * Migration 2: the embedded registry (registry_sqlite.c): registered models,
+ * their versions, aliases, version tags, and the promotion history (every
+ * stage and alias
+ * move, for every registry back end, keyed by back end and registry).
+ *
  * Times are ISO 8601 UTC with milliseconds ("2026-11-26T18:50:00.123Z"),
  * set by the database when a row is written.
  */
@@ -88,5 +93,137 @@ int store_last_checklist_run(struct store *st, const char *sha256,
 			     struct err *e);
 
 void store_checklist_run_finish(struct store_checklist_run *run);
+
+/* ---- transactions -------------------------------------------------------
+ * BEGIN IMMEDIATE takes the write lock at once (waiting up to the busy
+ * timeout for another process's), so a read-then-write sequence inside it
+ * sees no interleaved writer: two promotions at once serialise. A failed
+ * commit rolls back; rollback is a no-op outside a transaction. */
+int store_tx_begin(struct store *st, struct err *e);
+int store_tx_commit(struct store *st, struct err *e);
+void store_tx_rollback(struct store *st);
+
+/* ---- the embedded registry (used by registry_sqlite.c) ------------------ */
+
+/* One model version row. Strings are owned by the struct. stage is one of
+ * "none", "staging", "production", "archived"; created_ms is Unix time in
+ * milliseconds. */
+struct store_model_version {
+	char *model;
+	char *version;
+	char *artifact;    /* path of the stored copy */
+	char *sha256;
+	char *schema_json;
+	char *eval_json;
+	char *verdict;     /* checklist verdict at registration, "" if none */
+	char *description;
+	char *creator;
+	long long created_ms;
+	char *stage;
+	char *status;      /* "READY" */
+};
+
+void store_model_version_finish(struct store_model_version *v);  /* NULL ok */
+void store_model_versions_free(struct store_model_version *v, size_t n);
+
+/* Adds the registered model NAME if it is not there yet. */
+int store_reg_add_model(struct store *st, const char *name, struct err *e);
+
+/* Adds a version (stage and status take their defaults; eval_json, verdict
+ * and description may be NULL). A version already registered under that
+ * model fails with EXIT_CHECK. */
+int store_reg_add_version(struct store *st, const struct store_model_version *v,
+			  struct err *e);
+
+/* The version into *OUT (zeroed by the caller, freed with
+ * store_model_version_finish); *FOUND says whether it exists. */
+int store_reg_get_version(struct store *st, const char *model,
+			  const char *version, struct store_model_version *out,
+			  bool *found, struct err *e);
+
+/* Every version of MODEL in registration order into a new array; free with
+ * store_model_versions_free. */
+int store_reg_list_versions(struct store *st, const char *model,
+			    struct store_model_version **out, size_t *n,
+			    struct err *e);
+
+/* The (latest registered) version holding STAGE, newly allocated, or NULL in
+ * *VERSION when none does. */
+int store_reg_stage_holder(struct store *st, const char *model,
+			   const char *stage, char **version, struct err *e);
+
+/* Moves VERSION to STAGE; with ARCHIVE_EXISTING every other holder of STAGE
+ * is archived first. Call inside a transaction to make the pair atomic.
+ * EXIT_INPUT when the version does not exist. */
+int store_reg_set_stage(struct store *st, const char *model,
+			const char *version, const char *stage,
+			bool archive_existing, struct err *e);
+
+struct store_alias {
+	char *alias;
+	char *version;
+};
+
+/* The version ALIAS points at, newly allocated, or NULL when unset. */
+int store_reg_get_alias(struct store *st, const char *model, const char *alias,
+			char **version, struct err *e);
+
+/* Points ALIAS at VERSION (moving it if set); the version must exist. */
+int store_reg_set_alias(struct store *st, const char *model, const char *alias,
+			const char *version, struct err *e);
+
+int store_reg_delete_alias(struct store *st, const char *model,
+			   const char *alias, bool *found, struct err *e);
+
+/* Every alias of MODEL, sorted by name; free with store_reg_aliases_free. */
+int store_reg_list_aliases(struct store *st, const char *model,
+			   struct store_alias **out, size_t *n, struct err *e);
+void store_reg_aliases_free(struct store_alias *v, size_t n);  /* NULL ok */
+
+struct store_tag {
+	char *version;
+	char *key;
+	char *value;
+};
+
+/* Sets (or replaces) a free-form tag on a version; the version must exist. */
+int store_reg_set_tag(struct store *st, const char *model, const char *version,
+		      const char *key, const char *value, struct err *e);
+
+/* Every tag of every version of MODEL, by version and key; free with
+ * store_reg_tags_free. */
+int store_reg_list_tags(struct store *st, const char *model, struct store_tag **out,
+			size_t *n, struct err *e);
+void store_reg_tags_free(struct store_tag *v, size_t n);  /* NULL ok */
+
+/* One promotion-history entry. kind is "stage" or "alias"; name is the
+ * stage or alias; from/to are versions, "" for none. The registry names the
+ * registry instance ("store" for the embedded one, the tracking URI for
+ * MLflow) so histories of different servers never mix. at is set by the
+ * store when appending. */
+struct store_reg_event {
+	long long id;
+	char *backend;
+	char *registry;
+	char *model;
+	char *kind;
+	char *name;
+	char *from_version;
+	char *to_version;
+	char *actor;
+	char *reason;
+	char *at;
+};
+
+/* Appends EV (id and at are ignored; from, to and reason may be NULL). */
+int store_reg_add_event(struct store *st, const struct store_reg_event *ev,
+			struct err *e);
+
+/* The history of one model in one registry, oldest first; free with
+ * store_reg_events_free. */
+int store_reg_list_events(struct store *st, const char *backend,
+			  const char *registry, const char *model,
+			  struct store_reg_event **out, size_t *n, struct err *e);
+void store_reg_events_free(struct store_reg_event *v, size_t n);  /* NULL ok */
 
 #endif
