@@ -1,9 +1,7 @@
 /* churnops cluster: the deployment as Kubernetes sees it, and the few
  * writes a runbook needs (set image, undo, scale, pause, resume), through
- * core/kube. Environments come from DESIGN.md's cluster model until the
- * configuration file exists: staging -> mlops-staging, production ->
- * mlops-production, deployment and container churn-prediction, image
- * customer-churn-mlops:v{version}. */
+ * core/kube. Environments are core/envs' built-in ones (DESIGN.md's cluster
+ * model) until the configuration file exists. */
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,26 +12,10 @@
 #include <cjson/cJSON.h>
 
 #include "cli.h"
+#include "envs.h"
 #include "kube.h"
 #include "kubeconfig.h"
 #include "sanitize.h"
-
-struct environment {
-	const char *name;
-	const char *namespace;
-	const char *deployment;
-	const char *container;
-	const char *image_template; /* "{version}" is replaced */
-	const char *service;        /* blue-green: its selector picks the live colour */
-	const char *virtualservice; /* canary: route weights */
-};
-
-static const struct environment environments[] = {
-	{ "staging", "mlops-staging", "churn-prediction", "churn-prediction",
-	  "customer-churn-mlops:v{version}", "churn-prediction-bg", "churn-prediction" },
-	{ "production", "mlops-production", "churn-prediction", "churn-prediction",
-	  "customer-churn-mlops:v{version}", "churn-prediction-bg", "churn-prediction" },
-};
 
 static const struct cli_option options[] = {
 	{ "env", "ENV", "environment: staging or production" },
@@ -71,13 +53,22 @@ const struct cli_command cli_cluster_command = {
 
 struct args {
 	const char *action;
-	const struct environment *env;
+	const struct envs_env *env;
 	const char *kubeconfig, *context, *namespace, *deployment, *container;
 	const char *version, *image, *actor;
 	const char *service, *live, *virtualservice, *weights;
 	long to_revision, revision, replicas, timeout, route;
 	bool has_replicas, wait, json;
 };
+
+/* The environment whose object names apply: --env's, else the first
+ * built-in one (the names are the same in every built-in environment; only
+ * the namespace differs, and without --env it comes from the context). */
+static const struct envs_env *names_of(const struct args *a)
+{
+	size_t n;
+	return a->env ? a->env : &envs_defaults(&n)[0];
+}
 
 /* --- output helpers ----------------------------------------------------------- */
 
@@ -106,33 +97,6 @@ static void age_of(const char *ts, char *buf, size_t size)
 		snprintf(buf, size, "%ldh", h);
 	else
 		snprintf(buf, size, "%ldd", h / 24);
-}
-
-/* The model version in IMAGE per the environment's template, or NULL. */
-static char *version_from_image(const char *tmpl, const char *image)
-{
-	const char *mark = strstr(tmpl, "{version}");
-	if (!mark || !image)
-		return NULL;
-	size_t pre = (size_t)(mark - tmpl);
-	const char *suffix = mark + strlen("{version}");
-	size_t il = strlen(image), sl = strlen(suffix);
-	if (il < pre + sl || strncmp(image, tmpl, pre) != 0 ||
-	    strcmp(image + il - sl, suffix) != 0 || il == pre + sl)
-		return NULL;
-	return strndup(image + pre, il - pre - sl);
-}
-
-static char *image_for(const char *tmpl, const char *version)
-{
-	const char *mark = strstr(tmpl, "{version}");
-	char *out = NULL;
-	if (!mark)
-		return strdup(tmpl);
-	if (asprintf(&out, "%.*s%s%s", (int)(mark - tmpl), tmpl, version,
-		     mark + strlen("{version}")) < 0)
-		return NULL;
-	return out;
 }
 
 /* Text from the server made safe for the terminal (core/sanitize), in one
@@ -187,10 +151,10 @@ static cJSON *deployment_json(const struct kube_deployment *d, const struct kube
 	cJSON_AddNumberToObject(rep, "available", (double)d->available);
 	cJSON_AddNumberToObject(rep, "unavailable", (double)d->unavailable);
 	cJSON *cs = cJSON_AddArrayToObject(o, "containers");
-	const char *tmpl = a->env ? a->env->image_template : environments[0].image_template;
+	const char *tmpl = names_of(a)->image_template;
 	for (size_t i = 0; i < d->ncontainers; i++) {
 		cJSON *c = cJSON_CreateObject();
-		char *v = version_from_image(tmpl, d->containers[i].image);
+		char *v = envs_version_from_image(tmpl, d->containers[i].image);
 		cJSON_AddStringToObject(c, "name", d->containers[i].name ? d->containers[i].name : "");
 		cJSON_AddStringToObject(c, "image", d->containers[i].image ? d->containers[i].image : "");
 		if (v)
@@ -231,11 +195,11 @@ static int do_status(struct kube_client *k, const struct args *a, const char *ns
 	if (a->json) {
 		print_json(deployment_json(&d, &r, a, kc));
 	} else {
-		const char *tmpl = a->env ? a->env->image_template : environments[0].image_template;
+		const char *tmpl = names_of(a)->image_template;
 		printf("deployment %s in %s (context %s, %s)\n", safe(d.name), safe(ns),
 		       safe(kc->context), safe(kc->server));
 		for (size_t i = 0; i < d.ncontainers; i++) {
-			char *v = version_from_image(tmpl, d.containers[i].image);
+			char *v = envs_version_from_image(tmpl, d.containers[i].image);
 			printf("  image       %s=%s", safe(d.containers[i].name),
 			       safe(d.containers[i].image));
 			if (v)
@@ -416,9 +380,9 @@ static const char *actor_name(const struct args *a)
 static int do_set_image(struct kube_client *k, const struct args *a, const char *ns,
 			struct err *e)
 {
-	const char *tmpl = a->env ? a->env->image_template : environments[0].image_template;
-	char *image = a->image ? strdup(a->image) : image_for(tmpl, a->version);
-	char *version = a->version ? strdup(a->version) : version_from_image(tmpl, a->image);
+	const char *tmpl = names_of(a)->image_template;
+	char *image = a->image ? strdup(a->image) : envs_image_for(tmpl, a->version);
+	char *version = a->version ? strdup(a->version) : envs_version_from_image(tmpl, a->image);
 	int rc;
 	if (!image) {
 		rc = err_set(e, EXIT_INPUT, "out of memory");
@@ -711,21 +675,19 @@ static int parse(int argc, char **argv, struct args *a)
 				       "traffic, set-image, undo, scale, pause, resume, switch, weights)",
 				       a->action);
 	if (env_name) {
-		for (size_t i = 0; i < sizeof environments / sizeof environments[0]; i++)
-			if (strcmp(environments[i].name, env_name) == 0)
-				a->env = &environments[i];
+		a->env = envs_find(env_name);
 		if (!a->env)
 			return cli_usage_error(cmd, "--env: unknown environment '%s' (staging or production)",
 					       env_name);
 	}
 	if (!a->deployment)
-		a->deployment = a->env ? a->env->deployment : environments[0].deployment;
+		a->deployment = names_of(a)->deployment;
 	if (!a->container)
-		a->container = a->env ? a->env->container : environments[0].container;
+		a->container = names_of(a)->container;
 	if (!a->service)
-		a->service = a->env ? a->env->service : environments[0].service;
+		a->service = names_of(a)->service;
 	if (!a->virtualservice)
-		a->virtualservice = a->env ? a->env->virtualservice : environments[0].virtualservice;
+		a->virtualservice = names_of(a)->virtualservice;
 	if (strcmp(a->action, "switch") == 0 && !a->live)
 		return cli_usage_error(cmd, "switch needs --live COLOUR");
 	if (strcmp(a->action, "weights") == 0 && !a->weights)
