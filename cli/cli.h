@@ -85,5 +85,8 @@ extern const struct cli_command cli_status_command;
 extern const struct cli_command cli_metrics_command;
 extern const struct cli_command cli_alerts_command;
 extern const struct cli_command cli_watch_command;
+extern const struct cli_command cli_smoke_command;
+extern const struct cli_command cli_loadtest_command;
+
 
 #endif

@@ -24,6 +24,8 @@ static const struct cli_command *const commands[] = {
 	&cli_metrics_command,
 	&cli_alerts_command,
 	&cli_watch_command,
+	&cli_smoke_command,
+	&cli_loadtest_command,
 	&cli_console_command,
 	&cli_demo_command,
 	&cli_keys_command,

@@ -1,10 +1,12 @@
 #include "http.h"
 
+#include <math.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <curl/curl.h>
 
@@ -327,10 +329,8 @@ static enum http_error map_curl(CURLcode rc)
 	}
 }
 
-static bool setup_tls(struct http_client *c)
+static bool setup_tls_on(CURL *h, const struct http_tls *t)
 {
-	CURL *h = c->curl;
-	const struct http_tls *t = &c->tls;
 	bool ok = true;
 	if (t->insecure) {
 		ok &= curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L) == CURLE_OK;
@@ -360,6 +360,11 @@ static bool setup_tls(struct http_client *c)
 		ok &= curl_easy_setopt(h, CURLOPT_SSLKEY, t->key_file) == CURLE_OK;
 	}
 	return ok;
+}
+
+static bool setup_tls(struct http_client *c)
+{
+	return setup_tls_on(c->curl, &c->tls);
 }
 
 /* The URL without its query string, for messages: queries can be long and
@@ -553,4 +558,241 @@ char *http_escape(const char *s)
 	char *copy = strdup(esc);
 	curl_free(esc);
 	return copy;
+}
+
+/* --- load generation ------------------------------------------------------ */
+
+/* One connection's worth of state: an easy handle reused for request after
+ * request (so its connection is kept alive), and the answer being read. */
+struct load_slot {
+	CURL *h;
+	struct http_response r;
+	struct transfer t;
+	char curl_err[CURL_ERROR_SIZE];
+	double due;     /* seconds from the start */
+	bool busy;
+};
+
+static double mono_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Options that stay the same for every request on the slot's handle. */
+static bool load_slot_setup(struct http_client *c, const struct http_load_opts *o,
+			    struct load_slot *s, struct curl_slist *headers)
+{
+	CURL *h = s->h;
+	bool ok = true;
+	s->t.c = c;
+	s->t.r = &s->r;
+	s->t.cap = c->max_response;
+	ok &= curl_easy_setopt(h, CURLOPT_URL, o->url) == CURLE_OK;
+	ok &= curl_easy_setopt(h, CURLOPT_ERRORBUFFER, s->curl_err) == CURLE_OK;
+	ok &= curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L) == CURLE_OK;
+	ok &= curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, c->connect_ms) == CURLE_OK;
+	ok &= curl_easy_setopt(h, CURLOPT_TIMEOUT_MS,
+			       o->timeout_ms > 0 ? o->timeout_ms : c->timeout_ms) == CURLE_OK;
+	ok &= curl_easy_setopt(h, CURLOPT_USERAGENT, c->user_agent) == CURLE_OK;
+	ok &= curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_write) == CURLE_OK;
+	ok &= curl_easy_setopt(h, CURLOPT_WRITEDATA, &s->t) == CURLE_OK;
+	ok &= curl_easy_setopt(h, CURLOPT_PRIVATE, s) == CURLE_OK;
+	ok &= curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https") == CURLE_OK;
+	ok &= curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L) == CURLE_OK;
+	ok &= curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers) == CURLE_OK;
+	ok &= curl_easy_setopt(h, CURLOPT_POST, 1L) == CURLE_OK;
+	ok &= setup_tls_on(h, &c->tls);
+	if (c->bearer) {
+		ok &= curl_easy_setopt(h, CURLOPT_HTTPAUTH, CURLAUTH_BEARER) == CURLE_OK;
+		ok &= curl_easy_setopt(h, CURLOPT_XOAUTH2_BEARER, c->bearer) == CURLE_OK;
+	} else if (c->basic_user) {
+		ok &= curl_easy_setopt(h, CURLOPT_HTTPAUTH, CURLAUTH_BASIC) == CURLE_OK;
+		ok &= curl_easy_setopt(h, CURLOPT_USERNAME, c->basic_user) == CURLE_OK;
+		ok &= curl_easy_setopt(h, CURLOPT_PASSWORD, c->basic_password) == CURLE_OK;
+	}
+	return ok;
+}
+
+static bool load_start(CURLM *m, struct load_slot *s, const struct http_load_opts *o,
+		       size_t k, double due)
+{
+	size_t i = k % o->nbodies;
+	http_response_finish(&s->r);
+	memset(&s->r, 0, sizeof s->r);
+	s->t.too_large = false;
+	s->curl_err[0] = '\0';
+	s->due = due;
+	bool ok = curl_easy_setopt(s->h, CURLOPT_POSTFIELDSIZE_LARGE,
+				   (curl_off_t)o->body_lens[i]) == CURLE_OK;
+	ok &= curl_easy_setopt(s->h, CURLOPT_POSTFIELDS, o->bodies[i]) == CURLE_OK;
+	if (!ok || curl_multi_add_handle(m, s->h) != CURLM_OK)
+		return false;
+	s->busy = true;
+	return true;
+}
+
+/* Turns a finished transfer into a sample, as perform() judges answers. */
+static void load_finish(CURLM *m, struct load_slot *s, CURLcode cc, double now,
+			http_load_sample_fn on_sample, void *arg)
+{
+	char msg[512] = "";
+	struct http_load_sample smp = { .due_s = s->due, .latency_s = now - s->due };
+	curl_multi_remove_handle(m, s->h);
+	s->busy = false;
+	curl_easy_getinfo(s->h, CURLINFO_RESPONSE_CODE, &smp.status);
+	if (s->t.too_large) {
+		smp.error = HTTP_ERR_TOO_LARGE;
+		snprintf(msg, sizeof msg, "answer larger than %zu bytes", s->t.cap);
+	} else if (cc != CURLE_OK) {
+		smp.error = map_curl(cc);
+		snprintf(msg, sizeof msg, "%s", s->curl_err[0] ? s->curl_err
+			 : curl_easy_strerror(cc));
+	} else if (smp.status < 200 || smp.status >= 400) {
+		smp.error = HTTP_ERR_STATUS;
+		char words[400];
+		http_server_message(s->r.body, s->r.len, words, sizeof words);
+		snprintf(msg, sizeof msg, "HTTP %ld%s%s", smp.status,
+			 words[0] ? ": " : "", words);
+	}
+	smp.message = msg;
+	if (on_sample)
+		on_sample(&smp, arg);
+}
+
+int http_load_run(struct http_client *c, const struct http_load_opts *o,
+		  http_load_sample_fn on_sample, http_load_tick_fn tick,
+		  void *arg, struct http_load_stats *st, struct err *e)
+{
+	struct load_slot *slots = NULL;
+	struct curl_slist *headers = NULL;
+	CURLM *m = NULL;
+	char line[256];
+	int rc = 0;
+
+	memset(st, 0, sizeof *st);
+	if (!o->url || o->nbodies == 0 || o->concurrency == 0 || !(o->duration_s > 0))
+		return err_set(e, EXIT_INPUT, "load run: a URL, a body, a concurrency of "
+			       "at least 1 and a positive duration are needed");
+	pthread_once(&global_once, global_init);
+	if (global_rc != CURLE_OK)
+		return err_set(e, EXIT_BACKEND, "libcurl: %s", curl_easy_strerror(global_rc));
+	m = curl_multi_init();
+	slots = calloc(o->concurrency, sizeof *slots);
+	snprintf(line, sizeof line, "Content-Type: %s",
+		 o->content_type ? o->content_type : "application/json");
+	headers = curl_slist_append(headers, line);
+	if (headers)
+		headers = curl_slist_append(headers, "Accept: application/json");
+	if (headers)
+		headers = curl_slist_append(headers, "Expect:");
+	if (!m || !slots || !headers) {
+		rc = err_set(e, EXIT_BACKEND, "load run: out of memory");
+		goto out;
+	}
+	curl_multi_setopt(m, CURLMOPT_MAX_HOST_CONNECTIONS, (long)o->concurrency);
+	for (unsigned i = 0; i < o->concurrency; i++) {
+		slots[i].h = curl_easy_init();
+		if (!slots[i].h || !load_slot_setup(c, o, &slots[i], headers)) {
+			rc = err_set(e, EXIT_BACKEND, "POST %s: cannot set up the request", o->url);
+			goto out;
+		}
+	}
+
+	bool open_loop = o->rps > 0;
+	double start = mono_now(), last_tick = 0, last_end = 0;
+	size_t next = 0;      /* requests started */
+	size_t in_flight = 0;
+	bool last_pass = false;
+	for (;;) {
+		double t = mono_now() - start;
+		bool cancelled = c->cancel && atomic_load(c->cancel);
+		bool launching = t < o->duration_s && !cancelled;
+		/* Open loop: once the time is up, requests that fell due inside
+		 * it and find a free connection still go (the loop may simply have
+		 * woken late); the rest are unsent. */
+		bool late = open_loop && !launching && !cancelled && !last_pass;
+		if (late)
+			last_pass = true;
+		if (launching || late) {
+			for (unsigned i = 0; i < o->concurrency; i++) {
+				if (slots[i].busy)
+					continue;
+				double due = t;
+				if (open_loop) {
+					due = (double)next / o->rps;
+					if (due > t || due >= o->duration_s)
+						break;
+				}
+				if (!load_start(m, &slots[i], o, next, due)) {
+					rc = err_set(e, EXIT_BACKEND, "POST %s: cannot start a request",
+						     o->url);
+					goto out;
+				}
+				next++;
+				in_flight++;
+			}
+		}
+		if (in_flight == 0 && !launching)
+			break;
+
+		int running = 0;
+		curl_multi_perform(m, &running);
+		CURLMsg *msg;
+		int left;
+		while ((msg = curl_multi_info_read(m, &left))) {
+			if (msg->msg != CURLMSG_DONE)
+				continue;
+			void *priv = NULL;
+			curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &priv);
+			struct load_slot *s = priv;
+			CURLcode cc = msg->data.result;
+			double now = mono_now() - start;
+			load_finish(m, s, cc, now, on_sample, arg);
+			last_end = now;
+			in_flight--;
+		}
+		t = mono_now() - start;
+		if (tick && t - last_tick >= 0.1) {
+			last_tick = t;
+			tick(t, arg);
+		}
+		/* Sleep until a socket is ready, the next request is due, or the
+		 * next tick. */
+		double wait = 0.1;
+		if (open_loop && launching) {
+			double due = (double)next / o->rps - t;
+			if (due < wait)
+				wait = due;
+		}
+		if (!open_loop && launching && in_flight < o->concurrency)
+			wait = 0;
+		if (wait > 0)
+			curl_multi_poll(m, NULL, 0, (int)(wait * 1000) + 1, NULL);
+	}
+	st->sent = next;
+	if (open_loop) {
+		double due_total = floor(o->duration_s * o->rps - 1e-9) + 1;
+		st->unsent = due_total > (double)next ? (size_t)(due_total - (double)next) : 0;
+	}
+	st->elapsed_s = last_end > o->duration_s ? last_end : o->duration_s;
+	if (c->cancel && atomic_load(c->cancel))
+		rc = err_set(e, EXIT_BACKEND, "POST %s: cancelled", o->url);
+out:
+	for (unsigned i = 0; slots && i < o->concurrency; i++) {
+		if (slots[i].h) {
+			if (slots[i].busy)
+				curl_multi_remove_handle(m, slots[i].h);
+			curl_easy_setopt(slots[i].h, CURLOPT_XOAUTH2_BEARER, NULL);
+			curl_easy_setopt(slots[i].h, CURLOPT_PASSWORD, NULL);
+			curl_easy_cleanup(slots[i].h);
+		}
+		http_response_finish(&slots[i].r);
+	}
+	free(slots);
+	if (m)
+		curl_multi_cleanup(m);
+	curl_slist_free_all(headers);
+	return rc;
 }

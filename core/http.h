@@ -133,4 +133,62 @@ void http_server_message(const char *body, size_t len, char *buf, size_t size);
  * out of memory. */
 char *http_escape(const char *s);
 
+/* --- load generation (libcurl's multi interface) ------------------------- */
+
+/* A load run POSTs BODIES (cycled, in order) to URL with the client's TLS
+ * settings, credentials and response cap, over up to CONCURRENCY
+ * connections driven by one thread.
+ *
+ * Closed loop (RPS <= 0): CONCURRENCY requests are always in flight; each
+ * answer starts the next request. Latency runs from sending to the end of
+ * the answer.
+ *
+ * Open loop (RPS > 0): request k is due at k / RPS seconds, whatever the
+ * answers do, with at most CONCURRENCY in flight. A request that waits for
+ * a free connection is sent late but its latency still runs from when it
+ * was due, so a slow server cannot hide its queueing (no coordinated
+ * omission). Requests still waiting when the duration ends are not sent and
+ * are counted in UNSENT. */
+struct http_load_opts {
+	const char *url;
+	const char *const *bodies;
+	const size_t *body_lens;
+	size_t nbodies;            /* >= 1 */
+	const char *content_type;  /* NULL: application/json */
+	unsigned concurrency;      /* >= 1 */
+	double rps;                /* > 0: open loop */
+	double duration_s;         /* > 0: no request is started after it */
+	long timeout_ms;           /* per request; 0: the client's */
+};
+
+/* One finished request. MESSAGE (valid during the callback only) says what
+ * went wrong: the server's words for an error status, libcurl's otherwise;
+ * "" on success. */
+struct http_load_sample {
+	double due_s;     /* when it was due, seconds from the start */
+	double latency_s;
+	long status;      /* 0 when no answer came */
+	enum http_error error;
+	const char *message;
+};
+
+struct http_load_stats {
+	size_t sent;
+	size_t unsent;    /* open loop: due but never sent */
+	double elapsed_s; /* from the start to the last answer */
+};
+
+/* Called for every finished request, and TICK about ten times a second
+ * with the seconds elapsed (either may be NULL). */
+typedef void (*http_load_sample_fn)(const struct http_load_sample *s, void *arg);
+typedef void (*http_load_tick_fn)(double elapsed_s, void *arg);
+
+/* Runs the load. Returns 0 when the run completed, whatever the requests'
+ * outcomes (those go to ON_SAMPLE); EXIT_BACKEND when libcurl could not be
+ * set up, EXIT_INPUT for options out of range, EXIT_BACKEND "cancelled"
+ * when the client's cancel flag stopped it (ST then covers what ran). */
+int http_load_run(struct http_client *c, const struct http_load_opts *o,
+		  http_load_sample_fn on_sample, http_load_tick_fn tick,
+		  void *arg, struct http_load_stats *st, struct err *e);
+
 #endif

@@ -3,6 +3,7 @@
 
     python3 sandbox/kubesim.py --port N [--tls CERT KEY --token T]
                                [--read-only-token R] [--client-ca CA] [--speed X]
+                               [--models DIR]
 
 It prints "ready" once it listens on 127.0.0.1:N and then serves the subset of
 the Kubernetes API that churnops and kubectl use (shared/reference/
@@ -21,10 +22,18 @@ server's service proxy: /api/v1/namespaces/NS/services/NAME:80/proxy/{health,
 model/info,predict,metrics}. The sandbox's own /metrics serves every
 deployment's metrics for Prometheus.
 
+/predict scores with the real model of the version a deployment runs when
+--models DIR holds DIR/VERSION/model.json and schema.json (a churnops model
+directory): a small pure-Python evaluator of XGBoost's JSON trees
+(binary:logistic, numeric and categorical splits), so a smoke test can
+compare the service with the local engine. A version without a directory
+gets a stand-in logistic of a few telco fields.
+
 Control endpoints (never authenticated; this is a sandbox):
     POST /sandbox/inject   {"namespace", "deployment", "latency_ms", "error_rate",
                             "roc_auc", "drift", "never_ready", "api_status",
-                            "api_delay_ms"}  (any subset)
+                            "api_delay_ms", "skew"}  (any subset; "skew" is
+                            added to every probability /predict answers)
     POST /sandbox/reset    clears every fault
     POST /sandbox/break-watches   drops every open watch mid-stream
     POST /sandbox/compact  forgets the event history (old resourceVersions get 410)
@@ -39,11 +48,13 @@ import hashlib
 import http.server
 import json
 import math
+import os
 import random
 import re
 import socket
 import socketserver
 import ssl
+import struct
 import sys
 import threading
 import time
@@ -953,6 +964,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
     token = None
     read_only_token = None
     client_certs = False    # --client-ca: a verified client certificate authenticates
+    models = None           # --models: version -> ServedModel
 
     def setup(self):
         # Headers and body go out in two writes; without this, Nagle's
@@ -1113,7 +1125,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 if not isinstance(body, dict):
                     raise ApiError(400, "BadRequest", "inject: body must be a JSON object")
                 allowed = {"namespace", "deployment", "latency_ms", "error_rate", "roc_auc",
-                           "drift", "never_ready", "api_status", "api_delay_ms"}
+                           "drift", "never_ready", "api_status", "api_delay_ms", "skew"}
                 bad = sorted(set(body) - allowed)
                 if bad:
                     raise ApiError(400, "BadRequest", "inject: unknown field %s" % bad[0])
@@ -1298,25 +1310,37 @@ class Handler(http.server.BaseHTTPRequestHandler):
         def age(o):
             return human_age(now - parse_iso(o["metadata"]["creationTimestamp"]))
 
-        def col(name, typ="string", fmt=""):
-            return {"name": name, "type": typ, "format": fmt, "description": "", "priority": 0}
+        def col(name, typ="string", fmt="", priority=0):
+            return {"name": name, "type": typ, "format": fmt, "description": "",
+                    "priority": priority}
+
+        def containers(o):
+            return o["spec"].get("template", {}).get("spec", {}).get("containers", [])
         if resource == "deployments":
+            # Priority 1 columns are the ones `kubectl get -o wide` adds.
             cols = [col("Name", fmt="name"), col("Ready"), col("Up-to-date", "integer"),
-                    col("Available", "integer"), col("Age")]
+                    col("Available", "integer"), col("Age"), col("Containers", priority=1),
+                    col("Images", priority=1), col("Selector", priority=1)]
             rows = [[o["metadata"]["name"], "%d/%d" % (o["status"].get("readyReplicas", 0),
                                                        o["spec"].get("replicas", 1)),
                      o["status"].get("updatedReplicas", 0), o["status"].get("availableReplicas", 0),
-                     age(o)] for o in items]
+                     age(o), ",".join(c["name"] for c in containers(o)),
+                     ",".join(c.get("image", "") for c in containers(o)),
+                     ",".join("%s=%s" % kv for kv in sorted(
+                         o["spec"].get("selector", {}).get("matchLabels", {}).items()))]
+                    for o in items]
         elif resource == "pods":
             cols = [col("Name", fmt="name"), col("Ready"), col("Status"), col("Restarts", "string"),
-                    col("Age")]
+                    col("Age"), col("IP", priority=1), col("Node", priority=1)]
             rows = []
             for o in items:
                 cs = o["status"].get("containerStatuses", [])
                 rows.append([o["metadata"]["name"],
                              "%d/%d" % (sum(1 for x in cs if x["ready"]), len(cs)),
                              o["status"].get("phase", ""),
-                             str(sum(x.get("restartCount", 0) for x in cs)), age(o)])
+                             str(sum(x.get("restartCount", 0) for x in cs)), age(o),
+                             o["status"].get("podIP", "<none>"),
+                             o["spec"].get("nodeName", "<none>")])
         elif resource == "replicasets":
             cols = [col("Name", fmt="name"), col("Desired", "integer"), col("Current", "integer"),
                     col("Ready", "integer"), col("Age")]
@@ -1564,7 +1588,15 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 c.observe(ns, dep_name, lat, failed)
             if failed:
                 return self.send_json(500, {"error": "prediction failed (injected)", "version": version})
-            out = [self.score(r, version) for r in records]
+            model = self.models.get(version) if self.models else None
+            out = [model.score(r, version) if model else self.score(r, version)
+                   for r in records]
+            skew = float(f.get("skew", 0.0))
+            if skew:
+                for o in out:
+                    p = min(1.0, max(0.0, o["churn_probability"] + skew))
+                    o["churn_probability"] = round(p, 6)
+                    o["prediction"] = "Yes" if p >= 0.5 else "No"
             return self.send_json(200, out if isinstance(body, list) else out[0])
         raise ApiError(404, "NotFound", "the server could not find the requested resource")
 
@@ -1585,9 +1617,94 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 "model_version": version}
 
 
+class ServedModel:
+    """A churnops model directory scored in pure Python: XGBoost's JSON trees
+    (binary:logistic) with numeric splits (value < condition goes left) and
+    categorical ones (a category in the node's set goes right, as XGBoost's
+    Decision() has it), missing values following default_left. Records are
+    encoded as churnops does: a categorical level becomes its index in the
+    schema's sorted levels, an unknown level or empty cell is missing."""
+
+    def __init__(self, directory):
+        with open(directory + "/model.json", encoding="utf-8") as f:
+            m = json.load(f)
+        with open(directory + "/schema.json", encoding="utf-8") as f:
+            self.features = json.load(f)["features"]
+        learner = m["learner"]
+        obj = learner["objective"]["name"]
+        if obj != "binary:logistic":
+            raise ValueError("%s: objective %s is not supported" % (directory, obj))
+        base = float(learner["learner_model_param"]["base_score"])
+        self.base_margin = math.log(base / (1.0 - base))
+        self.trees = []
+        for t in learner["gradient_booster"]["model"]["trees"]:
+            cats = {}
+            for node, beg, size in zip(t["categories_nodes"], t["categories_segments"],
+                                       t["categories_sizes"]):
+                cats[node] = set(t["categories"][beg:beg + size])
+            # XGBoost compares 32-bit floats; so must we, or a value equal
+            # to a threshold in float lands on the other side of it.
+            conds = [struct.unpack("f", struct.pack("f", c))[0] for c in t["split_conditions"]]
+            self.trees.append((t["left_children"], t["right_children"], t["split_indices"],
+                               conds, t["default_left"], t["split_type"], cats))
+
+    def encode(self, rec):
+        row = []
+        for ft in self.features:
+            v = rec.get(ft["name"])
+            if v is None or v == "" or v == "NA":
+                row.append(None)
+            elif ft.get("type") == "categorical":
+                levels = ft.get("levels", [])
+                row.append(levels.index(str(v)) if str(v) in levels else None)
+            else:
+                try:
+                    x = float(v)
+                    # The model sees a 32-bit float: compare what it compares.
+                    x = struct.unpack("f", struct.pack("f", x))[0] if abs(x) < 3.4e38 else x
+                    row.append(None if math.isnan(x) else x)
+                except (TypeError, ValueError):
+                    raise ApiError(400, "BadRequest", "predict: feature '%s': %r is not a number"
+                                   % (ft["name"], v))
+        return row
+
+    def score(self, rec, version):
+        row = self.encode(rec)
+        margin = self.base_margin
+        for left, right, idx, cond, dleft, stype, cats in self.trees:
+            n = 0
+            while left[n] != -1:
+                x = row[idx[n]]
+                if x is None:
+                    go_left = bool(dleft[n])
+                elif stype[n] == 1:
+                    go_left = int(x) not in cats.get(n, ())
+                else:
+                    go_left = x < cond[n]
+                n = left[n] if go_left else right[n]
+            margin += cond[n]
+        p = 1.0 / (1.0 + math.exp(-margin))
+        return {"churn_probability": round(p, 6), "prediction": "Yes" if p >= 0.5 else "No",
+                "model_version": version}
+
+
+def load_models(directory):
+    """version -> ServedModel for every DIRECTORY/VERSION holding a model."""
+    out = {}
+    for name in sorted(os.listdir(directory)):
+        d = os.path.join(directory, name)
+        if os.path.isfile(os.path.join(d, "model.json")) and \
+                os.path.isfile(os.path.join(d, "schema.json")):
+            out[name] = ServedModel(d)
+    return out
+
+
 class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    # socketserver's default backlog of 5 drops the SYNs of a load test's
+    # burst of connections, and each dropped one costs a 1 s retransmit.
+    request_queue_size = 128
 
     def handle_error(self, request, client_address):
         ex = sys.exc_info()[1]
@@ -1606,6 +1723,9 @@ def main(argv=None):
                     help="accept client certificates signed by CA (CN admin: full access, "
                          "any other CN: read-only)")
     ap.add_argument("--speed", type=float, default=1.0, help="simulated seconds per real second")
+    ap.add_argument("--models", metavar="DIR",
+                    help="score /predict with DIR/VERSION/{model.json,schema.json} "
+                         "for the version a deployment runs")
     args = ap.parse_args(argv)
     if args.speed <= 0:
         ap.error("--speed must be positive")
@@ -1617,6 +1737,8 @@ def main(argv=None):
     Handler.cluster = cluster
     Handler.token = args.token
     Handler.read_only_token = args.read_only_token
+    if args.models:
+        Handler.models = load_models(args.models)
     if args.client_ca and not args.tls:
         ap.error("--client-ca needs --tls")
     if args.tls:

@@ -2,6 +2,7 @@
 
     sim = Kubesim(speed=5)              # plain http, no auth
     sim = Kubesim(tls=(cert, key), token="t", read_only_token="r")
+    sim = Kubesim(models=DIR)           # /predict scores DIR/VERSION's model
     sim.url                             # "http://127.0.0.1:PORT"
     sim.kubeconfig(path, ...)           # writes a kubeconfig for it
     sim.inject({"namespace": ..., "never_ready": True})
@@ -30,7 +31,7 @@ KUBESIM = os.path.join(SOURCE_ROOT, "sandbox", "kubesim.py")
 
 class Kubesim:
     def __init__(self, speed=1.0, tls=None, token=None, read_only_token=None,
-                 client_ca=None, python=None, startup_timeout=30):
+                 client_ca=None, python=None, startup_timeout=30, models=None):
         args = [python or sys.executable, KUBESIM, "--port", "0", "--speed", str(speed)]
         if tls:
             args += ["--tls", tls[0], tls[1]]
@@ -40,6 +41,8 @@ class Kubesim:
             args += ["--read-only-token", read_only_token]
         if client_ca:
             args += ["--client-ca", client_ca]
+        if models:
+            args += ["--models", models]
         self.tls = tls
         self.token = token
         self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
