@@ -1,5 +1,7 @@
 #include "json.h"
 
+#include <float.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -45,6 +47,20 @@ static void position_of(const char *text, const char *at, size_t *line,
 	}
 }
 
+/* True when every number in the tree is finite: cJSON turns 1e400 into
+ * infinity, which no caller expects (casting it to an integer is undefined)
+ * and which cJSON would print back as null. */
+static bool numbers_finite(const cJSON *it)
+{
+	for (; it; it = it->next) {
+		if (cJSON_IsNumber(it) && !isfinite(it->valuedouble))
+			return false;
+		if (it->child && !numbers_finite(it->child))
+			return false;
+	}
+	return true;
+}
+
 cJSON *json_parse(const char *text, size_t len, const char *source,
 		  struct err *e)
 {
@@ -63,6 +79,11 @@ cJSON *json_parse(const char *text, size_t len, const char *source,
 		position_of(text, at, &line, &col);
 		err_set(e, EXIT_INPUT, "%s: line %zu, column %zu: %s", source,
 			line, col, len == 0 ? "empty document" : "not valid JSON");
+		return NULL;
+	}
+	if (!numbers_finite(root)) {
+		cJSON_Delete(root);
+		err_set(e, EXIT_INPUT, "%s: a number out of range (beyond %g)", source, DBL_MAX);
 		return NULL;
 	}
 	if (end) {

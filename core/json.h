@@ -20,7 +20,8 @@
 
 /* Parses LEN bytes of TEXT. SOURCE names it in messages ("schema.json").
  * Fails with EXIT_INPUT naming the line and column of the first error, or
- * when nesting is deeper than JSON_MAX_DEPTH. */
+ * when nesting is deeper than JSON_MAX_DEPTH, or when a number is beyond
+ * the range of a double (cJSON would make it infinite). */
 cJSON *json_parse(const char *text, size_t len, const char *source,
 		  struct err *e);
 

@@ -1,5 +1,6 @@
 #include "kube.h"
 
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +30,17 @@ struct kube_client {
 	struct http_client *http;
 	const atomic_bool *cancel;
 };
+
+/* Copies the server's text SRC into DST (SIZE bytes) with every control
+ * byte (ESC included) and DEL made a space, as http_server_message does:
+ * words from a server must not reach a terminal as escape sequences. */
+static void server_words(char *dst, size_t size, const char *src)
+{
+	snprintf(dst, size, "%s", src);
+	for (char *q = dst; *q; q++)
+		if ((unsigned char)*q < 0x20 || *q == 0x7f)
+			*q = ' ';
+}
 
 /* --- the client ------------------------------------------------------------ */
 
@@ -174,25 +186,36 @@ static int explain_failure(struct kube_client *k, const char *method,
 		/* Transport errors: http's message names the URL and what failed. */
 		return err_prefix(e, "%s %s (%s)", d.verb, object, where);
 	}
+	return kube_status_error(method, path, r->status, r->body, r->len, where, e);
+}
+
+int kube_status_error(const char *method, const char *path, long status,
+		      const char *body, size_t len, const char *where, struct err *e)
+{
+	struct request_desc d;
+	describe_request(method, path, &d);
+	char object[640];
+	snprintf(object, sizeof object, "%s%s%s%s%s%s", d.resource, d.name[0] ? " \"" : "",
+		 d.name, d.name[0] ? "\"" : "", d.ns[0] ? " in namespace " : "", d.ns);
 	char reason[64] = "";
 	char msg[700] = "";
-	cJSON *st = r->body ? json_parse(r->body, r->len, "Status", NULL) : NULL;
+	cJSON *st = body ? json_parse(body, len, "Status", NULL) : NULL;
 	if (st && json_str(st, "reason"))
-		snprintf(reason, sizeof reason, "%s", json_str(st, "reason"));
+		server_words(reason, sizeof reason, json_str(st, "reason"));
 	cJSON_Delete(st);
-	http_server_message(r->body, r->len, msg, sizeof msg);
-	if (r->status == 403)
+	http_server_message(body, len, msg, sizeof msg);
+	if (status == 403)
 		return err_set(e, EXIT_BACKEND,
 			       "forbidden: the credentials of %s may not %s %s%s%s (server: %s)",
 			       where, d.verb, d.resource, d.ns[0] ? " in namespace " : "", d.ns,
 			       msg[0] ? msg : "Forbidden");
-	if (r->status == 401)
+	if (status == 401)
 		return err_set(e, EXIT_BACKEND,
 			       "unauthorized: the server refused the credentials of %s (%s %s)",
 			       where, d.verb, object);
 	return err_set(e, EXIT_BACKEND, "%s %s: %s%s%s (HTTP %ld)", d.verb, object,
 		       reason[0] ? reason : "", reason[0] ? ": " : "",
-		       msg[0] ? msg : "no message", r->status);
+		       msg[0] ? msg : "no message", status);
 }
 
 /* Object names reach the URL unescaped, so the path (before any query) may
@@ -268,9 +291,20 @@ static const cJSON *at(const cJSON *obj, const char *key)
 	return cJSON_GetObjectItemCaseSensitive(obj, key);
 }
 
+/* Counts, generations, codes and weights are int32 or int64 in the API. A
+ * server's number beyond +-KUBE_NUM_MAX is clamped rather than cast (a cast
+ * past LONG_MAX is undefined), which also leaves room to add and subtract
+ * them. */
+#define KUBE_NUM_MAX 1e15
+
 static long num_at(const cJSON *obj, const char *key)
 {
-	return (long)json_num(obj, key, 0);
+	double v = json_num(obj, key, 0);
+	if (!(v >= -KUBE_NUM_MAX))
+		v = v != v ? 0 : -KUBE_NUM_MAX;
+	else if (v > KUBE_NUM_MAX)
+		v = KUBE_NUM_MAX;
+	return (long)v;
 }
 
 static const char *annotation(const cJSON *obj, const char *key)
@@ -311,7 +345,8 @@ static char *selector_text(const cJSON *sel)
 		return NULL;
 	const cJSON *it;
 	cJSON_ArrayForEach(it, ml) {
-		if (!cJSON_IsString(it))
+		/* a label is a string member: "matchLabels": ["a"] has no keys */
+		if (!cJSON_IsString(it) || !it->string)
 			continue;
 		reqs[i].key = it->string;
 		if (asprintf(&reqs[i].text, "%s=%s", it->string, it->valuestring) < 0) {
@@ -615,8 +650,10 @@ static int handle_event(struct watch_state *w, const char *text, size_t len,
 			goto out;
 		}
 		const char *m = json_str(obj, "message");
+		char words[700];
+		server_words(words, sizeof words, m ? m : "no message");
 		rc = err_set(e, EXIT_BACKEND, "watch: the server sent an error: %s (code %ld)",
-			     m ? m : "no message", code);
+			     words, code);
 		goto out;
 	}
 	const char *rv = json_str(at(obj, "metadata"), "resourceVersion");
@@ -666,6 +703,49 @@ static bool on_watch_data(const char *data, size_t len, void *arg, struct err *e
 			return false;
 	}
 	return true;
+}
+
+struct kube_watch_stream {
+	struct watch_state w;
+};
+
+struct kube_watch_stream *kube_watch_stream_create(kube_watch_fn fn, void *arg)
+{
+	struct kube_watch_stream *s = calloc(1, sizeof *s);
+	if (s) {
+		s->w.fn = fn;
+		s->w.arg = arg;
+	}
+	return s;
+}
+
+bool kube_watch_stream_feed(struct kube_watch_stream *s, const char *data, size_t len,
+			    struct err *e)
+{
+	return on_watch_data(data, len, &s->w, e);
+}
+
+int kube_watch_stream_verdict(const struct kube_watch_stream *s)
+{
+	return s->w.verdict;
+}
+
+bool kube_watch_stream_gone(const struct kube_watch_stream *s)
+{
+	return s->w.gone;
+}
+
+const char *kube_watch_stream_version(const struct kube_watch_stream *s)
+{
+	return s->w.rv;
+}
+
+void kube_watch_stream_destroy(struct kube_watch_stream *s)
+{
+	if (!s)
+		return;
+	free(s->w.line);
+	free(s);
 }
 
 /* Sleeps FAILURES * 500 ms in short steps, so a cancel is noticed. */
@@ -975,14 +1055,21 @@ int kube_history(struct kube_client *k, const struct kube_deployment *d,
 	free(path);
 	if (rc)
 		return rc;
+	rc = kube_history_from_json(d, list, h, e);
+	cJSON_Delete(list);
+	return rc;
+}
+
+int kube_history_from_json(const struct kube_deployment *d, const cJSON *list,
+			   struct kube_history *h, struct err *e)
+{
+	memset(h, 0, sizeof *h);
 	const cJSON *tmpl = at(at(d->raw, "spec"), "template");
 	const cJSON *rs;
 	size_t cap = (size_t)cJSON_GetArraySize(at(list, "items"));
 	h->revs = calloc(cap ? cap : 1, sizeof *h->revs);
-	if (!h->revs) {
-		cJSON_Delete(list);
+	if (!h->revs)
 		return err_set(e, EXIT_BACKEND, "out of memory");
-	}
 	cJSON_ArrayForEach(rs, at(list, "items")) {
 		if (!controlled_by(rs, d->uid))
 			continue;
@@ -1003,7 +1090,6 @@ int kube_history(struct kube_client *k, const struct kube_deployment *d,
 		r->current = templates_equal(t, tmpl);
 		r->template = cJSON_Duplicate(t, true);
 	}
-	cJSON_Delete(list);
 	qsort(h->revs, h->n, sizeof *h->revs, rev_cmp);
 	return 0;
 }
@@ -1043,12 +1129,18 @@ int kube_list_pods(struct kube_client *k, const char *ns, const char *selector,
 	free(path);
 	if (rc)
 		return rc;
+	rc = kube_pods_from_json(list, p, e);
+	cJSON_Delete(list);
+	return rc;
+}
+
+int kube_pods_from_json(const cJSON *list, struct kube_pods *p, struct err *e)
+{
+	memset(p, 0, sizeof *p);
 	size_t cap = (size_t)cJSON_GetArraySize(at(list, "items"));
 	p->pods = calloc(cap ? cap : 1, sizeof *p->pods);
-	if (!p->pods) {
-		cJSON_Delete(list);
+	if (!p->pods)
 		return err_set(e, EXIT_BACKEND, "out of memory");
-	}
 	const cJSON *pod;
 	cJSON_ArrayForEach(pod, at(list, "items")) {
 		const cJSON *md = at(pod, "metadata"), *st = at(pod, "status");
@@ -1072,14 +1164,17 @@ int kube_list_pods(struct kube_client *k, const char *ns, const char *selector,
 		cJSON_ArrayForEach(c, at(st, "containerStatuses")) {
 			x->ncontainers++;
 			x->ready_containers += cJSON_IsTrue(at(c, "ready"));
-			x->restarts += num_at(c, "restartCount");
+			long restarts = num_at(c, "restartCount");
+			/* saturate: a hostile list can repeat a huge count */
+			if (restarts > 0)
+				x->restarts = x->restarts > LONG_MAX - restarts ? LONG_MAX
+										: x->restarts + restarts;
 		}
 		const cJSON *first = cJSON_GetArrayItem(at(at(pod, "spec"), "containers"), 0);
 		x->image = dup_str(first, "image");
 		if (!x->ncontainers)
 			x->ncontainers = cJSON_GetArraySize(at(at(pod, "spec"), "containers"));
 	}
-	cJSON_Delete(list);
 	qsort(p->pods, p->n, sizeof *p->pods, pod_cmp);
 	return 0;
 }
@@ -1099,6 +1194,17 @@ int kube_service_selector(struct kube_client *k, const char *ns, const char *svc
 	free(path);
 	if (rc)
 		return rc;
+	rc = kube_service_selector_from_json(obj, selector, key, value, e);
+	cJSON_Delete(obj);
+	return rc;
+}
+
+int kube_service_selector_from_json(const cJSON *obj, char **selector, const char *key,
+				    char **value, struct err *e)
+{
+	*selector = NULL;
+	if (value)
+		*value = NULL;
 	cJSON *wrap = cJSON_CreateObject();
 	const cJSON *sel = at(at(obj, "spec"), "selector");
 	if (wrap && sel)
@@ -1109,7 +1215,6 @@ int kube_service_selector(struct kube_client *k, const char *ns, const char *svc
 		*value = v ? strdup(v) : NULL;
 	}
 	cJSON_Delete(wrap);
-	cJSON_Delete(obj);
 	return *selector ? 0 : err_set(e, EXIT_BACKEND, "out of memory");
 }
 
@@ -1190,6 +1295,16 @@ static int routes_from(const cJSON *vs, struct kube_routes *r)
 			x->weight = json_has_num(route, "weight") ? num_at(route, "weight") : -1;
 		}
 		hi++;
+	}
+	return 0;
+}
+
+int kube_routes_from_json(const cJSON *vs, struct kube_routes *r, struct err *e)
+{
+	memset(r, 0, sizeof *r);
+	if (routes_from(vs, r) != 0) {
+		kube_routes_finish(r);
+		return err_set(e, EXIT_BACKEND, "out of memory");
 	}
 	return 0;
 }

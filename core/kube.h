@@ -44,6 +44,13 @@ int kube_call(struct kube_client *k, const char *method, const char *path,
 	      const char *content_type, const cJSON *body, cJSON **out,
 	      long *status, struct err *e);
 
+/* The error kube_call reports for an HTTP error answer STATUS with BODY (a
+ * Status, usually: its reason and message) to METHOD PATH on the cluster
+ * WHERE names; 401 and 403 say what the credentials lack. Returns
+ * EXIT_BACKEND. Also used by the fuzz tests. */
+int kube_status_error(const char *method, const char *path, long status,
+		      const char *body, size_t len, const char *where, struct err *e);
+
 /* --- Deployments ---------------------------------------------------------- */
 
 struct kube_container {
@@ -111,6 +118,24 @@ typedef int (*kube_watch_fn)(const char *type, const cJSON *obj, void *arg,
 int kube_watch(struct kube_client *k, const char *collection, const char *query,
 	       long timeout_s, kube_watch_fn fn, void *arg, struct err *e);
 
+/* The watch stream's parser, as kube_watch uses it (also used by the fuzz
+ * tests): the bytes of a watch answer, fed in pieces of any size, are split
+ * on newlines into events (one JSON object each), and every ADDED, MODIFIED
+ * and DELETED event goes to FN; a BOOKMARK only moves the resourceVersion.
+ * kube_watch_stream_feed returns false when the stream must end: FN returned
+ * non-zero (kube_watch_stream_verdict), the server sent a 410 Gone ERROR
+ * event (kube_watch_stream_gone), or an event was bad, an ERROR or over the
+ * size cap (E says which). Create returns NULL when out of memory. */
+struct kube_watch_stream;
+struct kube_watch_stream *kube_watch_stream_create(kube_watch_fn fn, void *arg);
+bool kube_watch_stream_feed(struct kube_watch_stream *s, const char *data, size_t len,
+			    struct err *e);
+int kube_watch_stream_verdict(const struct kube_watch_stream *s);
+bool kube_watch_stream_gone(const struct kube_watch_stream *s);
+/* The last resourceVersion seen ("" before any). */
+const char *kube_watch_stream_version(const struct kube_watch_stream *s);
+void kube_watch_stream_destroy(struct kube_watch_stream *s);
+
 /* --- rollout status, judged exactly as `kubectl rollout status` ---------- */
 
 enum kube_rollout_state {
@@ -168,6 +193,10 @@ struct kube_history {
  * controlled by its uid. */
 int kube_history(struct kube_client *k, const struct kube_deployment *d,
 		 struct kube_history *h, struct err *e);
+/* The same from a ReplicaSetList object LIST already read (also used by the
+ * fuzz tests). */
+int kube_history_from_json(const struct kube_deployment *d, const cJSON *list,
+			   struct kube_history *h, struct err *e);
 void kube_history_finish(struct kube_history *h);
 
 /* --- pods ------------------------------------------------------------------ */
@@ -192,6 +221,9 @@ struct kube_pods {
 /* Pods matching SELECTOR (label selector text) in NS, sorted by name. */
 int kube_list_pods(struct kube_client *k, const char *ns, const char *selector,
 		   struct kube_pods *p, struct err *e);
+/* The same from a PodList object LIST (also used by the fuzz tests): items
+ * without metadata.name are left out. */
+int kube_pods_from_json(const cJSON *list, struct kube_pods *p, struct err *e);
 void kube_pods_finish(struct kube_pods *p);
 
 /* --- Services and VirtualServices ----------------------------------------- */
@@ -201,6 +233,9 @@ void kube_pods_finish(struct kube_pods *p);
 int kube_service_selector(struct kube_client *k, const char *ns, const char *svc,
 			  char **selector, const char *key, char **value,
 			  struct err *e);
+/* The same from a Service object OBJ (also used by the fuzz tests). */
+int kube_service_selector_from_json(const cJSON *obj, char **selector, const char *key,
+				    char **value, struct err *e);
 
 /* Switches one selector key (blue-green: "version" -> "green") by merge
  * patch, which keeps the other keys. */
@@ -223,6 +258,9 @@ struct kube_routes {
 int kube_virtualservice_routes(struct kube_client *k, const char *ns,
 			       const char *name, struct kube_routes *r,
 			       struct err *e);
+/* The routes of a VirtualService object VS (also used by the fuzz tests);
+ * api_version stays NULL. */
+int kube_routes_from_json(const cJSON *vs, struct kube_routes *r, struct err *e);
 void kube_routes_finish(struct kube_routes *r);
 
 /* Sets the weights of the destinations named by SUBSETS in http route

@@ -159,6 +159,22 @@ static void test_json_depth_limit(void **state)
 	cJSON_Delete(ok);
 }
 
+/* Found by fuzz_json: cJSON makes 1e400 infinite, which prints back as
+ * null and is undefined when cast to an integer; json_parse refuses it. */
+static void test_json_number_range(void **state)
+{
+	(void)state;
+	struct err e = {0};
+	const char *text = "{\"replicas\": [1, -1e400]}";
+	assert_null(json_parse(text, strlen(text), "big.json", &e));
+	assert_int_equal(e.code, EXIT_INPUT);
+	assert_non_null(strstr(e.msg, "big.json: a number out of range"));
+	text = "[1.7976931348623157e308, 1e-400]";
+	cJSON *ok = json_parse(text, strlen(text), "max.json", &e);
+	assert_non_null(ok);
+	cJSON_Delete(ok);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -169,6 +185,7 @@ int main(void)
 		cmocka_unit_test(test_directory_is_not_an_output),
 		cmocka_unit_test(test_json_error_position),
 		cmocka_unit_test(test_json_depth_limit),
+		cmocka_unit_test(test_json_number_range),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
