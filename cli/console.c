@@ -25,13 +25,15 @@ static const struct cli_option console_options[] = {
 	{"data", "FILE", "customer CSV for what-if (default: the workspace's)"},
 	{"theme", "NAME", "dark (default), light, high-contrast, mono, or a .json file"},
 	{"read-only", NULL, "hide and refuse every mutating action"},
-	{"view", "NAME", "start in this view: overview, what-if, help"},
+	{"view", "NAME", "start in this view: overview, deployments, metrics, checklist, what-if, registry, help"},
+	{"kubeconfig", "FILE", "kubeconfig for the cluster (default: $KUBECONFIG, ~/.kube/config)"},
 	{0},
 };
 
 const struct cli_command cli_console_command = {
 	.name = "console",
-	.synopsis = "[--model DIR] [--data FILE] [--theme NAME] [--read-only] [--view NAME]",
+	.synopsis = "[--model DIR] [--data FILE] [--theme NAME] [--read-only] [--view NAME] "
+		    "[--kubeconfig FILE]",
 	.summary = "Open the terminal console (also what 'churnops' alone does).",
 	.options = console_options,
 	.run = console_main,
@@ -49,7 +51,8 @@ static const struct cli_option demo_options[] = {
 const struct cli_command cli_demo_command = {
 	.name = "demo",
 	.synopsis = "[--reset] [--no-console] [--theme NAME] [--read-only] [--view NAME]",
-	.summary = "Create (or reuse) the demo workspace and open the console on it.",
+	.summary = "Create (or reuse) the demo workspace, start the sandbox cluster and open "
+		   "the console on both.",
 	.options = demo_options,
 	.run = demo_main,
 };
@@ -165,6 +168,8 @@ static int config_theme(char **theme, struct err *e)
 
 struct open_args {
 	const char *model, *data, *theme, *view;
+	const char *kubeconfig;   /* NULL: KUBECONFIG, ~/.kube/config */
+	const char *cluster_note; /* no cluster, because of this */
 	bool read_only;
 };
 
@@ -205,6 +210,7 @@ static int open_console(const struct open_args *a, const char *workspace)
 		.workspace = a->model ? NULL : workspace,
 		.theme = a->theme ? a->theme : configured,
 		.view = a->view, .read_only = a->read_only,
+		.kubeconfig = a->kubeconfig, .cluster_note = a->cluster_note,
 	};
 	rc = console_run(&o, &e);
 	if (rc)
@@ -231,6 +237,8 @@ static int console_main(int argc, char **argv)
 			a.theme = value;
 		else if (!strcmp(name, "view"))
 			a.view = value;
+		else if (!strcmp(name, "kubeconfig"))
+			a.kubeconfig = value;
 		else if (!strcmp(name, "read-only"))
 			a.read_only = true;
 	}
@@ -238,6 +246,8 @@ static int console_main(int argc, char **argv)
 		return EXIT_OK;
 	if (r < 0)
 		return EXIT_INPUT;
+	if (a.kubeconfig && !fileio_exists(a.kubeconfig))
+		return cli_usage_error("console", "--kubeconfig %s: no such file", a.kubeconfig);
 	/* The user's own workspace is the data directory; until it holds
 	 * models of its own, the demo workspace (if one was made) stands in. */
 	struct err e = {0};
@@ -287,6 +297,50 @@ static void demo_progress(void *ud, const char *version, int step, int nsteps,
 	snprintf(p->last, sizeof p->last, "%s", line);
 }
 
+/* The demo's sandbox, stopped by whichever way the process leaves: the
+ * normal return, exit() from anywhere (atexit), and a crash or kill (the
+ * child dies with us: PR_SET_PDEATHSIG). */
+static struct demo_sandbox *demo_cluster;
+
+static void stop_demo_cluster(void)
+{
+	demo_sandbox_stop(demo_cluster);
+	demo_cluster = NULL;
+}
+
+/* Starts the sandbox cluster (sandbox/kubesim.py from the source tree or
+ * the installed data directory) and writes DIR/kubeconfig for it. Returns
+ * the kubeconfig's path, or NULL with NOTE saying why there is no cluster. */
+static char *start_demo_cluster(const char *dir, char *note, size_t n)
+{
+	char *script = source_file("sandbox/kubesim.py");
+#ifdef CHURNOPS_DATADIR
+	if (!script && fileio_exists(CHURNOPS_DATADIR "/sandbox/kubesim.py"))
+		script = strdup(CHURNOPS_DATADIR "/sandbox/kubesim.py");
+#endif
+	char *kubeconfig = join(dir, "kubeconfig");
+	char *log = join(dir, "sandbox.log");
+	struct err e = {0};
+	if (!kubeconfig || !log) {
+		snprintf(note, n, "out of memory");
+	} else if (!script) {
+		snprintf(note, n, "the demo's sandbox cluster (sandbox/kubesim.py) is not installed "
+			 "with this churnops");
+	} else if (demo_sandbox_start("python3", script, 5, kubeconfig, log, 30, &demo_cluster,
+				      &e)) {
+		snprintf(note, n, "the demo's sandbox cluster did not start: %.900s", e.msg);
+	} else {
+		atexit(stop_demo_cluster);
+		free(script);
+		free(log);
+		return kubeconfig;
+	}
+	free(script);
+	free(log);
+	free(kubeconfig);
+	return NULL;
+}
+
 static int demo_main(int argc, char **argv)
 {
 	struct open_args a = {0};
@@ -322,10 +376,17 @@ static int demo_main(int argc, char **argv)
 	free(src);
 	if (rc)
 		return cli_fail(&e);
-	if (no_console)
+	if (no_console) {
 		printf("%s\n", dir);
-	else
+	} else {
+		char note[1024];
+		char *kubeconfig = start_demo_cluster(dir, note, sizeof note);
+		a.kubeconfig = kubeconfig;
+		a.cluster_note = kubeconfig ? NULL : note;
 		rc = open_console(&a, dir);
+		stop_demo_cluster();
+		free(kubeconfig);
+	}
 	free(dir);
 	return rc;
 }

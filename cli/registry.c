@@ -21,8 +21,11 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "envs.h"
 #include "fileio.h"
 #include "json.h"
+#include "kube.h"
+#include "kubeconfig.h"
 #include "model.h"
 #include "registry.h"
 #include "sanitize.h"
@@ -51,6 +54,9 @@ static const struct cli_option registry_options[] = {
 
 static const struct cli_option status_options[] = {
 	COMMON_OPTIONS,
+	{ "env", "ENV", "cluster: only this environment (default: all)" },
+	{ "kubeconfig", "FILE", "cluster: kubeconfig (default $KUBECONFIG, else ~/.kube/config)" },
+	{ "context", "NAME", "cluster: kubeconfig context (default: the current one)" },
 	{ NULL, NULL, NULL },
 };
 
@@ -79,6 +85,7 @@ const struct cli_command cli_status_command = {
 struct opts {
 	const char *backend, *tracking_uri, *name, *model, *schema, *version;
 	const char *description, *actor, *reason;
+	const char *env, *kubeconfig, *context;
 	double timeout;
 	long page_size;
 	bool json, override;
@@ -135,6 +142,9 @@ static int parse(const struct cli_command *cmd, int argc, char **argv, int first
 		else if (strcmp(name, "description") == 0) o->description = value;
 		else if (strcmp(name, "actor") == 0) o->actor = value;
 		else if (strcmp(name, "reason") == 0) o->reason = value;
+		else if (strcmp(name, "env") == 0) o->env = value;
+		else if (strcmp(name, "kubeconfig") == 0) o->kubeconfig = value;
+		else if (strcmp(name, "context") == 0) o->context = value;
 		else if (strcmp(name, "override") == 0) o->override = true;
 		else if (strcmp(name, "json") == 0) o->json = true;
 		else if (strcmp(name, "timeout") == 0) {
@@ -657,6 +667,95 @@ struct slot {
 	struct registry_version v;
 };
 
+/* The cluster half of status: per environment, the rolling deployment's
+ * image (and the model version in it), replicas and rollout state as
+ * kubectl judges it; or why it could not be read. Never fails as a whole:
+ * an unreachable cluster is part of the answer. NULL only when out of
+ * memory. */
+static cJSON *cluster_status(const struct opts *o)
+{
+	cJSON *root = cJSON_CreateObject();
+	if (!root)
+		return NULL;
+	size_t n;
+	const struct envs_env *envs = envs_defaults(&n);
+	for (size_t i = 0; i < n; i++) {
+		const struct envs_env *env = &envs[i];
+		if (o->env && strcmp(o->env, env->name) != 0)
+			continue;
+		cJSON *j = cJSON_AddObjectToObject(root, env->name);
+		struct err e = {0};
+		struct kubeconfig_options ko = { .file = o->kubeconfig, .context = o->context };
+		struct kubeconfig *kc = NULL;
+		struct kube_client *k = NULL;
+		struct kube_deployment d = {0};
+		bool have_d = false;
+		cJSON_AddStringToObject(j, "namespace", env->namespace);
+		cJSON_AddStringToObject(j, "deployment", env->deployment);
+		int rc = kubeconfig_load(&ko, &kc, &e);
+		if (rc) {
+			cJSON_AddBoolToObject(j, "configured", false);
+			cJSON_AddStringToObject(j, "error", e.msg);
+			continue;
+		}
+		cJSON_AddBoolToObject(j, "configured", true);
+		rc = kube_client_create(kc, &k, &e);
+		if (!rc)
+			rc = kube_get_deployment(k, env->namespace, env->deployment, &d, &e);
+		have_d = rc == 0;
+		if (rc) {
+			cJSON_AddStringToObject(j, "error", e.msg);
+		} else {
+			struct kube_rollout ro;
+			kube_rollout_status(&d, 0, &ro);
+			const char *image = d.ncontainers ? d.containers[0].image : "";
+			for (size_t c = 0; c < d.ncontainers; c++)
+				if (strcmp(d.containers[c].name, env->container) == 0)
+					image = d.containers[c].image;
+			char *version = envs_version_from_image(env->image_template, image);
+			cJSON_AddStringToObject(j, "image", image);
+			if (version)
+				cJSON_AddStringToObject(j, "version", version);
+			else
+				cJSON_AddNullToObject(j, "version");
+			free(version);
+			cJSON_AddNumberToObject(j, "replicas", (double)d.spec_replicas);
+			cJSON_AddNumberToObject(j, "ready", (double)d.ready);
+			cJSON_AddNumberToObject(j, "revision", (double)d.revision);
+			cJSON_AddStringToObject(j, "rollout", kube_rollout_state_name(ro.state));
+			cJSON_AddStringToObject(j, "message", ro.message);
+		}
+		if (have_d)
+			kube_deployment_finish(&d);
+		kube_client_destroy(k); /* the client owns KC, created or not */
+	}
+	return root;
+}
+
+static void print_cluster(const cJSON *cluster)
+{
+	printf("cluster:\n");
+	const cJSON *env;
+	cJSON_ArrayForEach(env, cluster) {
+		printf("  %-16s ", env->string);
+		const char *error = json_str(env, "error");
+		if (error) {
+			printf("%s: ", cJSON_IsTrue(cJSON_GetObjectItem(env, "configured"))
+				       ? "unreachable" : "not configured");
+			put_clean(error);
+			printf("\n");
+			continue;
+		}
+		const char *version = json_str(env, "version");
+		printf("%s/%s ", json_str(env, "namespace"), json_str(env, "deployment"));
+		put_clean(version ? version : json_str(env, "image"));
+		printf(", %.0f/%.0f ready, revision %.0f, rollout ", json_num(env, "ready", 0),
+		       json_num(env, "replicas", 0), json_num(env, "revision", 0));
+		put_clean(json_str(env, "rollout"));
+		printf("\n");
+	}
+}
+
 static int run_status(int argc, char **argv)
 {
 	struct opts o = {0};
@@ -692,9 +791,21 @@ static int run_status(int argc, char **argv)
 					&e);
 	if (rc)
 		goto out;
-	static const char cluster_note[] =
-		"not shown by status yet (churnops cluster status shows one deployment)";
 	static const char monitoring_note[] = "not configured";
+	cJSON *cluster = cluster_status(&o);
+	if (!cluster) {
+		rc = err_set(&e, EXIT_INPUT, "out of memory");
+		goto out;
+	}
+	/* A configured cluster that could not be read fails the command, as
+	 * any unreachable backend does; the report says which. */
+	const cJSON *ce;
+	cJSON_ArrayForEach(ce, cluster) {
+		if (!rc && cJSON_IsTrue(cJSON_GetObjectItem(ce, "configured")) &&
+		    json_str(ce, "error"))
+			rc = err_set(&e, EXIT_BACKEND, "cluster %s: %s", ce->string,
+				     json_str(ce, "error"));
+	}
 	if (o.json) {
 		cJSON *root = cJSON_CreateObject();
 		cJSON *reg = cJSON_AddObjectToObject(root, "registry");
@@ -704,9 +815,8 @@ static int run_status(int argc, char **argv)
 		for (size_t i = 0; i < nslots; i++)
 			cJSON_AddItemToObject(reg, slots[i].key, slots[i].found
 					      ? version_json(&slots[i].v, false) : cJSON_CreateNull());
-		cJSON *c = cJSON_AddObjectToObject(root, "cluster");
-		cJSON_AddStringToObject(c, "status", "not shown");
-		cJSON_AddStringToObject(c, "note", cluster_note);
+		cJSON_AddItemToObject(root, "cluster", cluster);
+		cluster = NULL; /* the report owns it now */
 		cJSON *m = cJSON_AddObjectToObject(root, "monitoring");
 		cJSON_AddStringToObject(m, "status", monitoring_note);
 		print_json(root);
@@ -727,8 +837,10 @@ static int run_status(int argc, char **argv)
 			put_clean(slots[i].v.creator);
 			printf(")\n");
 		}
-		printf("cluster: %s\nmonitoring: %s\n", cluster_note, monitoring_note);
+		print_cluster(cluster);
+		printf("monitoring: %s\n", monitoring_note);
 	}
+	cJSON_Delete(cluster);
 out:
 	for (size_t i = 0; i < nslots; i++)
 		registry_version_finish(&slots[i].v);

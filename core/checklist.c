@@ -1063,6 +1063,12 @@ void checklist_report_finish(struct checklist_report *r)
 	memset(r, 0, sizeof *r);
 }
 
+static void stage(const struct checklist_opts *o, const char *what, int step)
+{
+	if (o->progress)
+		o->progress(o->progress_ud, what, step, CHECKLIST_STAGES);
+}
+
 int checklist_run(const struct checklist_opts *o, struct checklist_report *r, struct err *e)
 {
 	memset(r, 0, sizeof *r);
@@ -1089,6 +1095,7 @@ int checklist_run(const struct checklist_opts *o, struct checklist_report *r, st
 		goto out;
 	}
 	const struct checklist_gates *g = o->gates;
+	stage(o, "loading the model and the test file", 1);
 	if (!(s = schema_load(schema_path, e)) || !(m = model_load(model_path, s, e))) {
 		rc = e && e->code ? e->code : EXIT_INPUT;
 		goto out;
@@ -1109,6 +1116,7 @@ int checklist_run(const struct checklist_opts *o, struct checklist_report *r, st
 		rc = err_set(e, EXIT_INPUT, "out of memory");
 		goto out;
 	}
+	stage(o, "scoring the test file", 2);
 	rc = model_predict(m, d.x, d.nrows, d.ncols, p, e);
 	if (rc)
 		goto out;
@@ -1136,9 +1144,11 @@ int checklist_run(const struct checklist_opts *o, struct checklist_report *r, st
 	judge_min(r, CL_RECALL, r->recall, g->recall_min, "");
 	judge_min(r, CL_F1, r->f1, g->f1_min, "");
 	item_cv(r, eval, g);
+	stage(o, "measuring single-row latency", 3);
 	rc = item_latency(r, m, &d, g, e);
 	if (rc)
 		goto out;
+	stage(o, "measuring peak memory (a child process scores the file)", 4);
 	item_memory(r, o);
 	struct stat st;
 	if (stat(model_path, &st) == 0) {
@@ -1151,8 +1161,10 @@ int checklist_run(const struct checklist_opts *o, struct checklist_report *r, st
 		set_item(r, CL_ARTIFACT_SIZE, CHECKLIST_FAIL, NAN, fmt("< %g MB", g->artifact_max_mb),
 			 fmt("%s: %s", model_path, strerror(errno)));
 	}
+	stage(o, "checking compatibility and the schema", 5);
 	item_compatibility(r, m, s, model_path);
 	item_schema(r, p, d.nrows, unseen);
+	stage(o, "segments, fairness and business impact", 6);
 	rc = item_segments(r, s, &d, p, g, e);
 	if (!rc)
 		rc = item_fairness(r, s, &d, p, g, e);

@@ -168,7 +168,15 @@ struct checklist_opts {
 	 * none. The run itself is not recorded here: see
 	 * store_add_checklist_run(). */
 	struct store *store;
+	/* Called on the calling thread as each stage of the run begins
+	 * (STAGE in words, STEP of CHECKLIST_STAGES counting from 1), for a
+	 * progress display; NULL: not called. STAGE lives for the call. */
+	void (*progress)(void *ud, const char *stage, int step, int nsteps);
+	void *progress_ud;
 };
+
+/* How many stages checklist_run() reports through progress. */
+#define CHECKLIST_STAGES 6
 
 #define CHECKLIST_CAL_BINS 10
 

@@ -1,10 +1,16 @@
 #include "demo.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <ftw.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "fileio.h"
@@ -197,4 +203,204 @@ out:
 	free(models_dir);
 	free(data);
 	return rc;
+}
+
+/* --- the demo's sandbox cluster ------------------------------------------ */
+
+struct demo_sandbox {
+	pid_t pid;
+	int out_fd; /* the child's stdout, kept open so it never writes to a closed pipe */
+	char url[256];
+};
+
+static void sandbox_child(int out_w, const char *log, const char *python,
+			  const char *script, const char *speed, pid_t parent)
+{
+	prctl(PR_SET_PDEATHSIG, SIGTERM);
+	if (getppid() != parent)
+		_exit(127);
+	setpgid(0, 0);
+	int in = open("/dev/null", O_RDONLY);
+	int err = log ? open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644) : -1;
+	if (err < 0)
+		err = open("/dev/null", O_WRONLY);
+	if (in < 0 || err < 0 || dup2(in, STDIN_FILENO) < 0 ||
+	    dup2(out_w, STDOUT_FILENO) < 0 || dup2(err, STDERR_FILENO) < 0)
+		_exit(127);
+	execlp(python, python, script, "--port", "0", "--speed", speed, (char *)NULL);
+	dprintf(STDERR_FILENO, "cannot run %s: %s\n", python, strerror(errno));
+	_exit(127);
+}
+
+/* Reads the child's first line into BUF within TIMEOUT_S; false on EOF or
+ * timeout (*EOF says which). */
+static bool read_ready_line(int fd, char *buf, size_t size, int timeout_s, bool *eof)
+{
+	*eof = false;
+	size_t len = 0;
+	struct timespec t0;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (len + 1 < size) {
+		struct timespec now;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		long left = (long)timeout_s * 1000 - ((now.tv_sec - t0.tv_sec) * 1000 +
+						      (now.tv_nsec - t0.tv_nsec) / 1000000);
+		if (left <= 0)
+			return false;
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+		int n = poll(&p, 1, (int)left);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return false;
+		ssize_t r = read(fd, buf + len, 1);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			*eof = true;
+			return false;
+		}
+		if (buf[len] == '\n')
+			break;
+		len++;
+	}
+	buf[len] = '\0';
+	return true;
+}
+
+static int write_kubeconfig(const char *path, const char *url, struct err *e)
+{
+	cJSON *cfg = cJSON_CreateObject();
+	cJSON *clusters = cJSON_AddArrayToObject(cfg, "clusters");
+	cJSON *users = cJSON_AddArrayToObject(cfg, "users");
+	cJSON *contexts = cJSON_AddArrayToObject(cfg, "contexts");
+	cJSON *cl = cJSON_CreateObject(), *us = cJSON_CreateObject(), *cx = cJSON_CreateObject();
+	cJSON_AddItemToArray(clusters, cl);
+	cJSON_AddItemToArray(users, us);
+	cJSON_AddItemToArray(contexts, cx);
+	cJSON_AddStringToObject(cfg, "apiVersion", "v1");
+	cJSON_AddStringToObject(cfg, "kind", "Config");
+	cJSON_AddStringToObject(cfg, "current-context", "churnops-demo");
+	cJSON_AddStringToObject(cl, "name", "churnops-demo-sandbox");
+	cJSON_AddStringToObject(cJSON_AddObjectToObject(cl, "cluster"), "server", url);
+	cJSON_AddStringToObject(us, "name", "churnops-demo");
+	cJSON_AddObjectToObject(us, "user");
+	cJSON_AddStringToObject(cx, "name", "churnops-demo");
+	cJSON *c = cJSON_AddObjectToObject(cx, "context");
+	cJSON_AddStringToObject(c, "cluster", "churnops-demo-sandbox");
+	cJSON_AddStringToObject(c, "user", "churnops-demo");
+	cJSON_AddStringToObject(c, "namespace", "mlops-staging");
+	/* JSON is YAML: kubectl and core/kubeconfig read it as it is. */
+	int rc = json_write_file(path, cfg, e);
+	cJSON_Delete(cfg);
+	return rc;
+}
+
+int demo_sandbox_start(const char *python, const char *script, double speed,
+		       const char *kubeconfig, const char *log, int timeout_s,
+		       struct demo_sandbox **out, struct err *e)
+{
+	*out = NULL;
+	if (!script || !fileio_exists(script))
+		return err_set(e, EXIT_BACKEND, "the sandbox (sandbox/kubesim.py) was not found%s%s",
+			       script ? " at " : "", script ? script : "");
+	struct demo_sandbox *s = calloc(1, sizeof *s);
+	int fds[2] = {-1, -1};
+	if (!s)
+		return err_set(e, EXIT_BACKEND, "out of memory");
+	s->pid = -1;
+	s->out_fd = -1;
+	if (pipe2(fds, O_CLOEXEC) != 0) {
+		free(s);
+		return err_errno(e, EXIT_BACKEND, errno, "pipe");
+	}
+	char speed_s[32];
+	snprintf(speed_s, sizeof speed_s, "%g", speed);
+	pid_t parent = getpid();
+	s->pid = fork();
+	if (s->pid < 0) {
+		int saved = errno;
+		close(fds[0]);
+		close(fds[1]);
+		free(s);
+		return err_errno(e, EXIT_BACKEND, saved, "starting the sandbox");
+	}
+	if (s->pid == 0)
+		sandbox_child(fds[1], log, python, script, speed_s, parent);
+	close(fds[1]);
+	s->out_fd = fds[0];
+	char line[512];
+	int rc = 0;
+	bool eof;
+	if (!read_ready_line(s->out_fd, line, sizeof line, timeout_s, &eof)) {
+		int status = 0;
+		/* Its stdout closed: it is exiting, give it a moment. */
+		bool exited = false;
+		for (int i = 0; i < (eof ? 200 : 1) && !exited; i++) {
+			exited = waitpid(s->pid, &status, WNOHANG) == s->pid;
+			if (!exited && eof)
+				usleep(10000);
+		}
+		if (exited) {
+			s->pid = -1;
+			if (WIFEXITED(status) && WEXITSTATUS(status) == 127)
+				rc = err_set(e, EXIT_BACKEND, "the sandbox needs %s, which could not "
+					     "be run", python);
+			else
+				rc = err_set(e, EXIT_BACKEND, "the sandbox did not start (%s %s "
+					     "exited with status %d%s%s)", python, script,
+					     WIFEXITED(status) ? WEXITSTATUS(status)
+							       : 128 + WTERMSIG(status),
+					     log ? "; see " : "", log ? log : "");
+		} else {
+			rc = err_set(e, EXIT_BACKEND, "the sandbox did not say ready within %d s%s%s",
+				     timeout_s, log ? "; see " : "", log ? log : "");
+		}
+	} else if (strncmp(line, "ready ", 6) != 0 || strlen(line + 6) >= sizeof s->url) {
+		rc = err_set(e, EXIT_BACKEND, "the sandbox said '%.100s', not 'ready URL'", line);
+	} else {
+		snprintf(s->url, sizeof s->url, "%s", line + 6);
+		rc = write_kubeconfig(kubeconfig, s->url, e);
+	}
+	if (rc) {
+		demo_sandbox_stop(s);
+		return rc;
+	}
+	*out = s;
+	return 0;
+}
+
+const char *demo_sandbox_url(const struct demo_sandbox *s)
+{
+	return s->url;
+}
+
+int demo_sandbox_pid(const struct demo_sandbox *s)
+{
+	return (int)s->pid;
+}
+
+void demo_sandbox_stop(struct demo_sandbox *s)
+{
+	if (!s)
+		return;
+	if (s->pid > 0) {
+		kill(s->pid, SIGTERM);
+		int status;
+		bool gone = false;
+		for (int i = 0; i < 100 && !gone; i++) {
+			pid_t r = waitpid(s->pid, &status, WNOHANG);
+			gone = r == s->pid || (r < 0 && errno != EINTR);
+			if (!gone)
+				usleep(10000);
+		}
+		if (!gone) {
+			kill(s->pid, SIGKILL);
+			while (waitpid(s->pid, &status, 0) < 0 && errno == EINTR)
+				;
+		}
+	}
+	if (s->out_fd >= 0)
+		close(s->out_fd);
+	free(s);
 }

@@ -58,4 +58,28 @@ int demo_ensure(const struct demo_opts *o, demo_progress_fn progress, void *ud,
 /* True when DIR holds model.json, schema.json and eval.json. */
 bool demo_model_complete(const char *dir);
 
+/* The demo's cluster: sandbox/kubesim.py run as a child process.
+ *
+ * demo_sandbox_start() runs `PYTHON SCRIPT --port 0 --speed SPEED` (PYTHON
+ * found on PATH) in its own process group, with its stderr in LOG (NULL:
+ * discarded), waits up to TIMEOUT_S for its "ready URL" line and writes
+ * KUBECONFIG, a kubeconfig whose current context "churnops-demo" points at
+ * it (namespace mlops-staging). The child is told to die with us
+ * (PR_SET_PDEATHSIG), so even a crash does not leave it behind;
+ * demo_sandbox_stop() kills it and waits for it. Fails with EXIT_BACKEND
+ * and a message saying what is missing (python3, the script) or what the
+ * sandbox said. */
+struct demo_sandbox;
+
+int demo_sandbox_start(const char *python, const char *script, double speed,
+		       const char *kubeconfig, const char *log, int timeout_s,
+		       struct demo_sandbox **out, struct err *e);
+/* "http://127.0.0.1:PORT"; valid until demo_sandbox_stop(). */
+const char *demo_sandbox_url(const struct demo_sandbox *s);
+/* The sandbox's process id. */
+int demo_sandbox_pid(const struct demo_sandbox *s);
+/* Kills the sandbox (SIGTERM, then SIGKILL after a second), waits for it
+ * and frees S. NULL ok. */
+void demo_sandbox_stop(struct demo_sandbox *s);
+
 #endif

@@ -26,6 +26,8 @@
 #define TOAST_SECONDS 4.0
 #define PROMPT_MAX 512
 #define PALETTE_ROWS 8
+/* How often views' tick() runs. */
+#define TICK_SECONDS 1.0
 /* How long quitting waits for running jobs before leaving them behind. */
 #define QUIT_WAIT_MS 1000
 /* Keys beyond ASCII are kept apart from curses' KEY_* codes (which overlap
@@ -74,6 +76,8 @@ struct tui_app {
 	char toast[256];
 	enum tui_role toast_role;
 	double toast_until;
+	char banner[512];        /* across every view; "" when none */
+	enum tui_role banner_role;
 
 	bool quit;
 	bool dirty;
@@ -258,7 +262,11 @@ void tui_app_destroy(struct tui_app *app)
 {
 	if (!app)
 		return;
-	/* Workers first: a job may use a view's state (a model). */
+	/* Workers first: a job may use a view's state (a model). Views tell
+	 * their jobs to give up, so a hung server does not hold the exit. */
+	for (size_t i = 0; i < app->nviews; i++)
+		if (app->views[i].ops->stop)
+			app->views[i].ops->stop(app->views[i].state);
 	if (!worker_pool_destroy_within(app->pool, QUIT_WAIT_MS)) {
 		abandoned = app;
 		return;
@@ -297,6 +305,16 @@ void tui_app_toast(struct tui_app *app, enum tui_role role, const char *fmt, ...
 	va_end(ap);
 	app->toast_role = role;
 	app->toast_until = mono_now() + TOAST_SECONDS;
+	app->dirty = true;
+}
+
+void tui_app_banner(struct tui_app *app, enum tui_role role, const char *text)
+{
+	const char *now = text ? text : "";
+	if (strcmp(app->banner, now) == 0 && app->banner_role == role)
+		return;
+	snprintf(app->banner, sizeof app->banner, "%s", now);
+	app->banner_role = role;
 	app->dirty = true;
 }
 
@@ -439,7 +457,7 @@ const struct tui_command *tui_app_commands(const struct tui_app *app, size_t *n)
 
 void tui_app_quit(struct tui_app *app, bool confirm)
 {
-	if (confirm && worker_pool_busy(app->pool) > 0) {
+	if (confirm && worker_pool_busy_foreground(app->pool) > 0) {
 		app->modal = MODAL_CONFIRM_QUIT;
 		app->dirty = true;
 		return;
@@ -573,6 +591,13 @@ static void draw_frame(struct tui_app *app)
 		return;
 	}
 	draw_header(app, s.header);
+	if (app->banner[0] && s.body.h > 2) {
+		struct tui_rect line = {s.body.y, s.body.x, 1, s.body.w};
+		widget_clear(line, app->banner_role);
+		widget_text(line.y, line.x + 1, line.w - 2, app->banner_role, app->banner);
+		s.body.y++;
+		s.body.h--;
+	}
 	const struct app_view *v = &app->views[app->current];
 	v->ops->draw(v->state, app, s.body);
 	if (app->modal == MODAL_DIALOG) {
@@ -742,7 +767,11 @@ static bool is_app_action(enum keymap_action a)
 	case ACT_FILTER:
 	case ACT_REDRAW:
 	case ACT_VIEW_OVERVIEW:
+	case ACT_VIEW_DEPLOYMENTS:
+	case ACT_VIEW_METRICS:
+	case ACT_VIEW_CHECKLIST:
 	case ACT_VIEW_WHATIF:
+	case ACT_VIEW_REGISTRY:
 		return true;
 	default:
 		return false;
@@ -851,6 +880,14 @@ static void handle_resize(struct tui_app *app)
 
 /* ---- the loop ---- */
 
+static void tick_views(struct tui_app *app)
+{
+	for (size_t i = 0; i < app->nviews; i++)
+		if (app->views[i].ops->tick &&
+		    app->views[i].ops->tick(app->views[i].state, app))
+			app->dirty = true;
+}
+
 static int start_terminal(struct tui_app *app, struct err *e)
 {
 	if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO))
@@ -949,16 +986,24 @@ int tui_app_run(struct tui_app *app, struct err *e)
 	show_index(app, first);
 	app->previous = first;
 	app->dirty = true;
+	double next_tick = 0;
+	for (size_t i = 0; i < app->nviews; i++)
+		if (app->views[i].ops->tick)
+			next_tick = mono_now() + TICK_SECONDS;
 	while (!app->quit) {
 		if (app->dirty) {
 			app->dirty = false;
 			draw_frame(app);
 			bench_log(app, "frame", (long)worker_pool_busy(app->pool));
 		}
-		int timeout = -1;
+		int timeout = next_tick > 0 ? (int)((next_tick - mono_now()) * 1000) + 1 : -1;
+		if (timeout < 0 && next_tick > 0)
+			timeout = 0;
 		if (app->toast[0]) {
 			double left = app->toast_until - mono_now();
-			timeout = left > 0 ? (int)(left * 1000) + 1 : 0;
+			int t = left > 0 ? (int)(left * 1000) + 1 : 0;
+			if (timeout < 0 || t < timeout)
+				timeout = t;
 		}
 		struct pollfd fds[3] = {
 			{.fd = STDIN_FILENO, .events = POLLIN},
@@ -969,6 +1014,10 @@ int tui_app_run(struct tui_app *app, struct err *e)
 		if (n < 0 && errno != EINTR) {
 			rc = err_errno(e, EXIT_INPUT, errno, "poll");
 			break;
+		}
+		if (next_tick > 0 && mono_now() >= next_tick) {
+			next_tick = mono_now() + TICK_SECONDS;
+			tick_views(app);
 		}
 		if (n == 0 && app->toast[0]) {
 			app->dirty = true;

@@ -59,6 +59,13 @@ struct view_ops {
 	/* "churn 1.2.0": the model and version in view, for the header;
 	 * NULL when the view shows none. */
 	const char *(*context)(void *state);
+	/* About once a second, for every view (in front or not): for data
+	 * that refreshes itself and ages ("read 4s ago"). Returns whether the
+	 * frame should be drawn again. NULL: no timer. */
+	bool (*tick)(void *state, struct tui_app *app);
+	/* The app is closing: tell running jobs to give up (set their cancel
+	 * flags). Called before the workers are waited for; NULL: nothing. */
+	void (*stop)(void *state);
 	void (*destroy)(void *state);
 };
 
@@ -99,6 +106,11 @@ struct worker_pool *tui_app_pool(struct tui_app *app);
 /* A message in the status line for a few seconds. */
 void tui_app_toast(struct tui_app *app, enum tui_role role, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+
+/* A line across the top of every view, in ROLE, until it is replaced or
+ * cleared (TEXT NULL or ""): for what must not be missed whichever view
+ * is in front, such as a firing rollback trigger. TEXT (raw) is copied. */
+void tui_app_banner(struct tui_app *app, enum tui_role role, const char *text);
 
 /* A modal dialog showing TEXT (copied) until Enter or Esc. */
 void tui_app_dialog(struct tui_app *app, const char *title, const char *text);

@@ -26,8 +26,16 @@ static const struct keymap_entry table[] = {
 	 "focus the previous panel"},
 	{ACT_VIEW_OVERVIEW, KEYMAP_GLOBAL, "overview", {'1'},
 	 "overview: model versions, evaluation, backends"},
+	{ACT_VIEW_DEPLOYMENTS, KEYMAP_GLOBAL, "deployments", {'2'},
+	 "deployments: rollouts, strategies, revisions and pods per environment"},
+	{ACT_VIEW_METRICS, KEYMAP_GLOBAL, "metrics", {'3'},
+	 "metrics: live series from Prometheus, thresholds, trigger states"},
+	{ACT_VIEW_CHECKLIST, KEYMAP_GLOBAL, "checklist", {'4'},
+	 "checklist: validation items, evidence, sign-off, drift"},
 	{ACT_VIEW_WHATIF, KEYMAP_GLOBAL, "what-if", {'5'},
 	 "what-if: score and explain one customer"},
+	{ACT_VIEW_REGISTRY, KEYMAP_GLOBAL, "registry", {'6'},
+	 "registry: versions, stages, aliases, promotion history"},
 	{ACT_REDRAW, KEYMAP_GLOBAL, "redraw", {CTRL('l')},
 	 "redraw the screen"},
 	{ACT_CANCEL, KEYMAP_GLOBAL, "cancel", {KEY_ESC},
@@ -64,6 +72,35 @@ static const struct keymap_entry table[] = {
 	 "copy the record and its score as JSON (dialog and clipboard)"},
 	{ACT_COPY_COMMAND, KEYMAP_WHATIF, "copy-command", {'Y'},
 	 "copy the record as a 'churnops whatif' command line"},
+
+	{ACT_REFRESH, KEYMAP_DEPLOYMENTS, "refresh", {'r'},
+	 "read the cluster again now (it is also re-read every few seconds)"},
+
+	{ACT_RUN_CHECKLIST, KEYMAP_CHECKLIST, "run", {'r'},
+	 "run the checklist (validate) for this version on the data file"},
+	{ACT_SIGN_OFF, KEYMAP_CHECKLIST, "sign-off", {'s'},
+	 "sign off the selected manual item (asks name and note; not with --read-only)"},
+	{ACT_OPEN_CARD, KEYMAP_CHECKLIST, "card", {'c'},
+	 "open this version's model card in the pager"},
+	{ACT_CHECKLIST_VERSION, KEYMAP_CHECKLIST, "next-version", {'v'},
+	 "show the next model version's checklist"},
+	{ACT_DRIFT, KEYMAP_CHECKLIST, "drift", {'d'},
+	 "compute drift again: the data file against the version's training data"},
+
+	{ACT_SEARCH_NEXT, KEYMAP_PAGER, "search-next", {'n'},
+	 "next match of the / search"},
+	{ACT_SEARCH_PREV, KEYMAP_PAGER, "search-prev", {'N'},
+	 "previous match of the / search"},
+
+	{ACT_RELOAD_METRICS, KEYMAP_METRICS, "reload-metrics", {'r'},
+	 "query Prometheus again now (it is also queried every evaluation interval)"},
+	{ACT_METRICS_RANGE, KEYMAP_METRICS, "range", {'t'},
+	 "chart range: 1m, 5m, 15m, 1h, 6h, 24h, then 1m again"},
+	{ACT_SHOW_QUERY, KEYMAP_METRICS, "query", {'x'},
+	 "show the PromQL query behind the selected metric"},
+
+	{ACT_RELOAD_REGISTRY, KEYMAP_REGISTRY, "reload-registry", {'r'},
+	 "read the registry again now (it is also re-read every few seconds)"},
 };
 
 #define NTABLE (sizeof table / sizeof table[0])
@@ -159,6 +196,16 @@ const char *keymap_scope_name(enum keymap_scope scope)
 		return "Tables, lists and forms";
 	case KEYMAP_WHATIF:
 		return "What-if view";
+	case KEYMAP_DEPLOYMENTS:
+		return "Deployments view";
+	case KEYMAP_CHECKLIST:
+		return "Checklist view";
+	case KEYMAP_PAGER:
+		return "Model card pager";
+	case KEYMAP_METRICS:
+		return "Metrics view";
+	case KEYMAP_REGISTRY:
+		return "Registry view";
 	case KEYMAP_NSCOPES:
 		break;
 	}

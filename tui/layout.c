@@ -139,6 +139,28 @@ void layout_sparkline(const double *values, size_t n, int *levels)
 	}
 }
 
+bool layout_plot_dot(double t, double v, double t0, double t1, double lo, double hi,
+		     int w, int h, int *x, int *y)
+{
+	if (!isfinite(t) || !isfinite(v) || !(t1 > t0) || !(hi > lo) || w < 1 || h < 1)
+		return false;
+	if (t < t0 || t > t1 || v < lo || v > hi)
+		return false;
+	*x = (int)lround((t - t0) / (t1 - t0) * (w - 1));
+	*y = (int)lround((hi - v) / (hi - lo) * (h - 1));
+	return true;
+}
+
+unsigned layout_braille_bit(int dx, int dy)
+{
+	/* Unicode numbers a cell's dots 1-2-3 down the left, 4-5-6 down the
+	 * right, then 7 and 8 along the bottom. */
+	static const unsigned bits[2][4] = {{0x01, 0x02, 0x04, 0x40}, {0x08, 0x10, 0x20, 0x80}};
+	if (dx < 0 || dx > 1 || dy < 0 || dy > 3)
+		return 0;
+	return bits[dx][dy];
+}
+
 int layout_columns(const int *want, size_t n, int total, int minw, int *got)
 {
 	if (n == 0)

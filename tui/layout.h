@@ -61,6 +61,18 @@ int layout_fill(double fraction, int width, int *eighths);
  * maximum (all 3 when they are equal). Non-finite values get -1. */
 void layout_sparkline(const double *values, size_t n, int *levels);
 
+/* The dot of a W x H dot plot (column 0 on the left, row 0 at the top)
+ * for the point (T, V) of a chart spanning times T0..T1 and values LO (the
+ * bottom row) .. HI (the top row), rounded to the nearest dot. Returns false,
+ * storing nothing, when the point is not finite, falls outside, or the
+ * spans are empty. */
+bool layout_plot_dot(double t, double v, double t0, double t1, double lo, double hi,
+		     int w, int h, int *x, int *y);
+
+/* The bit of the dot in column DX (0, 1) and row DY (0 at the top .. 3) of
+ * a braille cell: the character is U+2800 plus the bits of its dots. */
+unsigned layout_braille_bit(int dx, int dy);
+
 /* Shares TOTAL columns between N columns whose content wants WANT[i]
  * columns, with one column of gap between neighbours: every column gets at
  * least MIN(WANT[i], MINW); columns that want more are cut, widest first,

@@ -26,7 +26,22 @@ struct worker_pool {
 	int nthreads;
 	int pipe_r, pipe_w;
 	atomic_size_t busy;
+	atomic_size_t background; /* of busy, the background jobs */
 };
+
+static void count_in(struct worker_pool *p, const struct worker_job *j)
+{
+	atomic_fetch_add(&p->busy, 1);
+	if (j->background)
+		atomic_fetch_add(&p->background, 1);
+}
+
+static void count_out(struct worker_pool *p, const struct worker_job *j)
+{
+	if (j->background)
+		atomic_fetch_sub(&p->background, 1);
+	atomic_fetch_sub(&p->busy, 1);
+}
 
 static double now_seconds(void)
 {
@@ -69,7 +84,7 @@ static void *worker_main(void *up)
 			w = write(p->pipe_w, &j, sizeof j);
 		while (w < 0 && errno == EINTR);
 		if (w != (ssize_t)sizeof j) {
-			atomic_fetch_sub(&p->busy, 1);
+			count_out(p, j);
 			worker_job_destroy(j);
 		}
 	}
@@ -99,6 +114,7 @@ struct worker_pool *worker_pool_create(int nthreads, struct err *e)
 	pthread_cond_init(&p->cond, NULL);
 	pthread_cond_init(&p->exited, NULL);
 	atomic_init(&p->busy, 0);
+	atomic_init(&p->background, 0);
 	for (int i = 0; i < nthreads; i++) {
 		pthread_mutex_lock(&p->lock);
 		p->alive++;
@@ -190,7 +206,7 @@ int worker_pool_submit(struct worker_pool *p, const struct worker_job *job,
 	j->seconds = 0;
 	q->job = j;
 	q->next = NULL;
-	atomic_fetch_add(&p->busy, 1);
+	count_in(p, j);
 	pthread_mutex_lock(&p->lock);
 	if (p->tail)
 		p->tail->next = q;
@@ -216,13 +232,13 @@ int worker_pool_post(struct worker_pool *p, const struct worker_job *msg,
 	j->arg = NULL;
 	j->free_arg = NULL;
 	err_clear(&j->err);
-	atomic_fetch_add(&p->busy, 1);
+	count_in(p, j);
 	ssize_t w;
 	do
 		w = write(p->pipe_w, &j, sizeof j);
 	while (w < 0 && errno == EINTR);
 	if (w != (ssize_t)sizeof j) {
-		atomic_fetch_sub(&p->busy, 1);
+		count_out(p, j);
 		worker_job_destroy(j);
 		return err_set(e, EXIT_INPUT, "worker pool: pipe write failed");
 	}
@@ -243,13 +259,20 @@ struct worker_job *worker_pool_take(struct worker_pool *p)
 	while (r < 0 && errno == EINTR);
 	if (r != (ssize_t)sizeof j)
 		return NULL;
-	atomic_fetch_sub(&p->busy, 1);
+	count_out(p, j);
 	return j;
 }
 
 size_t worker_pool_busy(const struct worker_pool *p)
 {
 	return atomic_load(&((struct worker_pool *)p)->busy);
+}
+
+size_t worker_pool_busy_foreground(const struct worker_pool *p)
+{
+	struct worker_pool *q = (struct worker_pool *)p;
+	size_t busy = atomic_load(&q->busy), bg = atomic_load(&q->background);
+	return busy > bg ? busy - bg : 0;
 }
 
 void worker_job_destroy(struct worker_job *j)

@@ -32,6 +32,9 @@ struct worker_job {
 	void *owner;      /* who gets the result (a view) */
 	int kind;         /* owner's job kind */
 	unsigned long seq; /* owner's sequence number, to drop stale results */
+	/* A refresh nobody asked for (polling a cluster): quitting neither
+	 * asks about it nor counts it as work in progress. */
+	bool background;
 	/* Set by the worker. */
 	void *result;
 	struct err err;
@@ -73,6 +76,8 @@ int worker_pool_post(struct worker_pool *p, const struct worker_job *msg,
 
 /* Jobs submitted and not yet taken (queued, running or finished). */
 size_t worker_pool_busy(const struct worker_pool *p);
+/* As worker_pool_busy(), without background jobs. */
+size_t worker_pool_busy_foreground(const struct worker_pool *p);
 
 /* Frees the job, its remaining result and nothing else. NULL ok. */
 void worker_job_destroy(struct worker_job *j);

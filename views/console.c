@@ -104,7 +104,7 @@ static const struct tui_command commands[] = {
 	 cmd_theme, false},
 	{"typical", "", "what-if: start from the typical customer", cmd_typical, false},
 	{"version", "VERSION", "what-if: score with VERSION", cmd_version, false},
-	{"view", "NAME", "show a view: overview, what-if, help", cmd_view, false},
+	{"view", "NAME", "show a view: overview, deployments, metrics, checklist, what-if, registry, card, help", cmd_view, false},
 };
 
 const struct tui_command *console_commands(size_t *n)
@@ -201,6 +201,8 @@ static void console_finish(struct console *c)
 	free(c->models_root);
 	free(c->data);
 	free(c->workspace);
+	free(c->kubeconfig);
+	free(c->cluster_note);
 }
 
 static int add(struct tui_app *app, const struct view_ops *ops, void *state,
@@ -237,7 +239,9 @@ int console_run(const struct console_opts *o, struct err *e)
 	if (rc)
 		goto out;
 	if ((o->data && !(c.data = strdup(o->data))) ||
-	    (o->workspace && !(c.workspace = strdup(o->workspace)))) {
+	    (o->workspace && !(c.workspace = strdup(o->workspace))) ||
+	    (o->kubeconfig && !(c.kubeconfig = strdup(o->kubeconfig))) ||
+	    (o->cluster_note && !(c.cluster_note = strdup(o->cluster_note)))) {
 		rc = err_set(e, EXIT_INPUT, "out of memory");
 		goto out;
 	}
@@ -254,8 +258,17 @@ int console_run(const struct console_opts *o, struct err *e)
 		goto out;
 	}
 	c.whatif = whatif_view_create(&c);
+	c.deployments = deployments_view_create(&c);
+	c.card = card_view_create(&c);
+	c.registry = registry_view_create(&c);
+	c.metrics = metrics_view_create(&c);
 	if ((rc = add(app, &overview_view_ops, overview_view_create(&c), e)) ||
+	    (rc = add(app, &deployments_view_ops, c.deployments, e)) ||
+	    (rc = add(app, &metrics_view_ops, c.metrics, e)) ||
+	    (rc = add(app, &checklist_view_ops, checklist_view_create(&c), e)) ||
 	    (rc = add(app, &whatif_view_ops, c.whatif, e)) ||
+	    (rc = add(app, &registry_view_ops, c.registry, e)) ||
+	    (rc = add(app, &card_view_ops, c.card, e)) ||
 	    (rc = add(app, &help_view_ops, help_view_create(), e)))
 		goto out;
 	rc = tui_app_run(app, e);

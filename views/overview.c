@@ -229,27 +229,45 @@ static void ov_on_snapshot(void *state, struct tui_app *app, struct worker_job *
 		widget_table_filter(&o->table, filter);
 }
 
-static void draw_backends(struct tui_rect r)
+/* One line per backend: the cluster's environments at a glance (from the
+ * deployments view's latest reads), then the registry and the metrics as
+ * their views last read them, or that they are not configured.
+ * Returns the lines used. */
+static int draw_backends(struct console *c, struct tui_rect r)
 {
 	static const struct {
 		const char *panel, *var;
 	} backends[] = {
-		{"cluster", "KUBECONFIG"},
 		{"registry", "MLFLOW_TRACKING_URI"},
 		{"metrics", "PROMETHEUS_URL"},
 	};
-	for (size_t i = 0; i < 3 && (int)i < r.h; i++) {
+	int y = 0;
+	size_t nenv = deployments_env_count(c->deployments);
+	for (size_t i = 0; i < nenv && y < r.h; i++) {
+		char line[1024];
+		enum tui_role role = deployments_env_health(c->deployments, i, line, sizeof line);
+		int used = widget_text(r.y + y, r.x, r.w, ROLE_MUTED, "cluster ");
+		widget_text(r.y + y++, r.x + used, r.w - used, role, line);
+	}
+	for (size_t i = 0; i < 2 && y < r.h; i++) {
 		const char *v = getenv(backends[i].var);
-		if (v && *v)
-			widget_printf(r.y + (int)i, r.x, r.w, ROLE_STALE,
-				      "%s: %s is set, but this console does not read it yet - "
-				      "see churnops(1) CONFIGURATION",
+		char line[1024];
+		enum tui_role role = ROLE_NORMAL;
+		/* What the registry and metrics views last read, when they have
+		 * something to say. */
+		if (i == 0 ? registry_view_summary(c->registry, line, sizeof line, &role)
+			   : metrics_view_summary(c->metrics, line, sizeof line, &role))
+			widget_text(r.y + y++, r.x, r.w, role, line);
+		else if (v && *v)
+			widget_printf(r.y + y++, r.x, r.w, ROLE_STALE,
+				      "%s: %s is set - nothing read from it yet",
 				      backends[i].panel, backends[i].var);
 		else
-			widget_printf(r.y + (int)i, r.x, r.w, ROLE_MUTED,
+			widget_printf(r.y + y++, r.x, r.w, ROLE_MUTED,
 				      "%s: not configured - see churnops(1) CONFIGURATION",
 				      backends[i].panel);
 	}
+	return y;
 }
 
 static void ov_draw(void *state, struct tui_app *app, struct tui_rect area)
@@ -257,7 +275,7 @@ static void ov_draw(void *state, struct tui_app *app, struct tui_rect area)
 	struct overview *o = state;
 	struct console *c = o->console;
 	(void)app;
-	int backends_h = 6;
+	int backends_h = 3 + (int)deployments_env_count(c->deployments) + 2;
 	int detail_h = area.h >= 24 ? 9 : 0;
 	struct tui_rect top = {area.y, area.x, area.h - backends_h - detail_h, area.w};
 	char title[256];
@@ -326,12 +344,12 @@ static void ov_draw(void *state, struct tui_app *app, struct tui_rect area)
 	}
 	struct tui_rect b = {y, area.x, backends_h, area.w};
 	struct tui_rect bi = widget_box(b, "backends", false);
-	draw_backends((struct tui_rect){bi.y, bi.x + 1, bi.h, bi.w - 2});
-	if (bi.h > 3) {
+	int used = draw_backends(c, (struct tui_rect){bi.y, bi.x + 1, bi.h, bi.w - 2});
+	if (bi.h > used) {
 		char ws[512];
 		snprintf(ws, sizeof ws, "workspace: %s   data: %s",
 			 c->workspace ? c->workspace : "-", c->data ? c->data : "none");
-		widget_text(bi.y + 3, bi.x + 1, bi.w - 2, ROLE_MUTED, ws);
+		widget_text(bi.y + used, bi.x + 1, bi.w - 2, ROLE_MUTED, ws);
 	}
 }
 

@@ -27,6 +27,12 @@ struct console {
 	char *data;         /* customer CSV, or NULL */
 	char *workspace;    /* shown in the overview, or NULL */
 	void *whatif;       /* the what-if view's state, for palette commands */
+	char *kubeconfig;   /* --kubeconfig, or NULL: KUBECONFIG, ~/.kube/config */
+	char *cluster_note; /* why there is no cluster (the demo's sandbox), or NULL */
+	void *deployments;  /* the deployments view's state, for the overview */
+	void *card;         /* the model card pager's state, for the checklist */
+	void *registry;     /* the registry view's state, for the overview */
+	void *metrics;      /* the metrics view's state, for the overview */
 };
 
 struct console_opts {
@@ -36,6 +42,8 @@ struct console_opts {
 	const char *workspace;   /* for display */
 	const char *theme;
 	const char *view;        /* start view name */
+	const char *kubeconfig;  /* --kubeconfig; NULL: KUBECONFIG, ~/.kube/config */
+	const char *cluster_note; /* set: no cluster, and this says why */
 	bool read_only;
 };
 
@@ -49,11 +57,46 @@ const struct tui_command *console_commands(size_t *n);
 
 extern const struct view_ops overview_view_ops;
 extern const struct view_ops whatif_view_ops;
+extern const struct view_ops deployments_view_ops;
+extern const struct view_ops checklist_view_ops;
+extern const struct view_ops card_view_ops;
 extern const struct view_ops help_view_ops;
+extern const struct view_ops registry_view_ops;
+extern const struct view_ops metrics_view_ops;
 
 /* View states: created here, destroyed by the app through ops->destroy. */
 void *overview_view_create(struct console *c);
 void *whatif_view_create(struct console *c);
+void *deployments_view_create(struct console *c);
+void *checklist_view_create(struct console *c);
+void *card_view_create(struct console *c);
+void *registry_view_create(struct console *c);
+void *metrics_view_create(struct console *c);
+
+/* For the overview's backends panel: what the registry view last read
+ * ("registry: production 1.2.0, staging 1.3.0, last-known-good 1.1.0 ...")
+ * in BUF of N bytes, or why it cannot be read, and the role to draw it
+ * in; false when no model version is registered (or nothing was read yet). */
+bool registry_view_summary(void *state, char *buf, size_t n, enum tui_role *role);
+
+/* The same for the metrics view: each environment's trigger states at a
+ * glance; false when it has nothing to say (not read yet, or Prometheus
+ * not configured). */
+bool metrics_view_summary(void *state, char *buf, size_t n, enum tui_role *role);
+
+/* Loads the model card of the version in DIR (labelled LABEL) into the
+ * card pager whose state is STATE: DIR/model_card.md when it is this
+ * artifact's, else one rendered from REPORT_JSON (a checklist report; NULL:
+ * the latest stored run). The caller then shows the "card" view. */
+void card_view_open(void *state, struct tui_app *app, const char *dir, const char *label,
+		    const char *report_json);
+
+/* The deployments view's environments, for the overview's cluster panel:
+ * how many, and environment I's health at a glance in BUF of N bytes
+ * ("staging: ok - churn-prediction rev 3 1.2.0, 3/3 ready (2s ago)"), with
+ * the role to draw it in. */
+size_t deployments_env_count(void *state);
+enum tui_role deployments_env_health(void *state, size_t i, char *buf, size_t n);
 void *help_view_create(void);
 
 /* What-if operations behind palette commands; each returns 0 or an exit

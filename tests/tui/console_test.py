@@ -156,7 +156,9 @@ class ConsoleTest(unittest.TestCase):
 
     def start_demo(self, *extra):
         self.pane.run_console("demo", *extra)
-        return self.pane.wait_for(r"model versions \(local, 3\) - read")
+        self.pane.wait_for(r"model versions \(local, 3\) - read")
+        # The demo's cluster has been read once, so the screen settles.
+        return self.pane.wait_for(r"cluster production: (?!reading)")
 
     def quit(self):
         self.pane.keys("q")
@@ -197,8 +199,10 @@ class StartAndViews(ConsoleTest):
         self.assertIn("model: churn 1.2.0", s)
         for v in ("1.0.0", "1.1.0", "1.2.0"):
             self.assertRegex(s, r"%s\s+0\.\d{4}\s+0\.\d{4}" % re.escape(v))
-        for panel in ("cluster", "registry", "metrics"):
+        for panel in ("registry", "metrics"):
             self.assertIn("%s: not configured - see churnops(1) CONFIGURATION" % panel, s)
+        # The demo's sandbox cluster (tests/tui/deployments_view_test.py).
+        self.assertRegex(s, r"cluster staging: (reading|ok)")
         self.assertNotIn("READ-ONLY", s)
         # The figures are eval.json's, not invented.
         with open(os.path.join(WORKSPACE, "models", "1.1.0", "eval.json")) as f:
@@ -228,10 +232,12 @@ class StartAndViews(ConsoleTest):
         self.quit()
 
     def test_help_lists_the_whole_keymap(self):
-        self.pane.resize(200, 60)
+        # Tall enough for every key and command without scrolling.
+        self.pane.resize(200, 80)
         self.start_demo()
         self.pane.keys("?")
-        s = self.pane.wait_for("help: keys and commands")
+        self.pane.wait_for("help: keys and commands")
+        s = self.pane.wait_stable()
         p = harness.run(["keys"], env={"CHURNOPS_HOME": HOME})
         self.assertEqual(p.returncode, 0, harness.describe(p))
         for line in p.stdout.splitlines():

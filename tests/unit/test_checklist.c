@@ -233,6 +233,22 @@ static const struct checklist_item *item(const struct checklist_report *r, const
 	return &r->items[i];
 }
 
+/* Records the stages checklist_run() reports. */
+struct stages {
+	int steps[16];
+	int n;
+};
+
+static void record_stage(void *ud, const char *stage, int step, int nsteps)
+{
+	struct stages *s = ud;
+	assert_non_null(stage);
+	assert_true(strlen(stage) > 0);
+	assert_int_equal(nsteps, CHECKLIST_STAGES);
+	if (s->n < 16)
+		s->steps[s->n++] = step;
+}
+
 static void full_run(void **state)
 {
 	(void)state;
@@ -244,10 +260,16 @@ static void full_run(void **state)
 	struct checklist_gates g;
 	checklist_gates_defaults(&g);
 	g.latency_calls = 50;
-	struct checklist_opts o = {.model_dir = model_dir, .data = test, .gates = &g, .store = st};
+	struct stages stages = {0};
+	struct checklist_opts o = {.model_dir = model_dir, .data = test, .gates = &g, .store = st,
+				   .progress = record_stage, .progress_ud = &stages};
 	struct checklist_report r;
 	if (checklist_run(&o, &r, &e))
 		fail_msg("%s", e.msg);
+	/* Every stage once, in order. */
+	assert_int_equal(stages.n, CHECKLIST_STAGES);
+	for (int i = 0; i < stages.n; i++)
+		assert_int_equal(stages.steps[i], i + 1);
 	assert_int_equal(r.rows, 1443);
 	assert_int_equal(strlen(r.sha256), 64);
 	for (size_t i = 0; i < CHECKLIST_NITEMS; i++) {

@@ -82,6 +82,22 @@ static void test_lookup_by_scope(void **state)
 	/* What-if keys do not leak into other views. */
 	assert_int_equal(keymap_lookup(KEYMAP_LIST, 'y'), ACT_NONE);
 	assert_int_equal(keymap_lookup(KEYMAP_LIST, '5'), ACT_VIEW_WHATIF);
+	/* The checklist's and the pager's keys stay in their views. */
+	assert_int_equal(keymap_lookup(KEYMAP_LIST, '4'), ACT_VIEW_CHECKLIST);
+	assert_int_equal(keymap_lookup(KEYMAP_CHECKLIST, 's'), ACT_SIGN_OFF);
+	assert_int_equal(keymap_lookup(KEYMAP_CHECKLIST, 'c'), ACT_OPEN_CARD);
+	assert_int_equal(keymap_lookup(KEYMAP_WHATIF, 'c'), ACT_PICK_CUSTOMER);
+	assert_int_equal(keymap_lookup(KEYMAP_LIST, 's'), ACT_NONE);
+	assert_int_equal(keymap_lookup(KEYMAP_PAGER, 'n'), ACT_SEARCH_NEXT);
+	assert_int_equal(keymap_lookup(KEYMAP_PAGER, 'j'), ACT_DOWN);
+	/* The metrics and registry views: their own keys, the list's too. */
+	assert_int_equal(keymap_lookup(KEYMAP_LIST, '3'), ACT_VIEW_METRICS);
+	assert_int_equal(keymap_lookup(KEYMAP_LIST, '6'), ACT_VIEW_REGISTRY);
+	assert_int_equal(keymap_lookup(KEYMAP_METRICS, 'x'), ACT_SHOW_QUERY);
+	assert_int_equal(keymap_lookup(KEYMAP_METRICS, 'r'), ACT_RELOAD_METRICS);
+	assert_int_equal(keymap_lookup(KEYMAP_REGISTRY, 'r'), ACT_RELOAD_REGISTRY);
+	assert_int_equal(keymap_lookup(KEYMAP_REGISTRY, 'j'), ACT_DOWN);
+	assert_int_equal(keymap_lookup(KEYMAP_LIST, 'x'), ACT_NONE);
 }
 
 static void test_man_output(void **state)

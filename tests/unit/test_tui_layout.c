@@ -184,6 +184,43 @@ static void test_wrap(void **state)
 	assert_int_equal(layout_wrap("a b c d e f g h i j", 1, st, ln, 2), 10);
 }
 
+static void test_plot_dots(void **state)
+{
+	(void)state;
+	int x = -1, y = -1;
+	/* Corners: the start at the bottom left, the end at the top right. */
+	assert_true(layout_plot_dot(100, 0.5, 100, 200, 0.5, 1.5, 20, 8, &x, &y));
+	assert_int_equal(x, 0);
+	assert_int_equal(y, 7);
+	assert_true(layout_plot_dot(200, 1.5, 100, 200, 0.5, 1.5, 20, 8, &x, &y));
+	assert_int_equal(x, 19);
+	assert_int_equal(y, 0);
+	/* The middle rounds to the nearest dot. */
+	assert_true(layout_plot_dot(150, 1.0, 100, 200, 0.5, 1.5, 21, 9, &x, &y));
+	assert_int_equal(x, 10);
+	assert_int_equal(y, 4);
+	/* Gaps, points outside and empty spans draw nothing. */
+	x = y = -1;
+	assert_false(layout_plot_dot(150, NAN, 100, 200, 0.5, 1.5, 20, 8, &x, &y));
+	assert_false(layout_plot_dot(250, 1.0, 100, 200, 0.5, 1.5, 20, 8, &x, &y));
+	assert_false(layout_plot_dot(150, 2.0, 100, 200, 0.5, 1.5, 20, 8, &x, &y));
+	assert_false(layout_plot_dot(150, 1.0, 100, 100, 0.5, 1.5, 20, 8, &x, &y));
+	assert_false(layout_plot_dot(150, 1.0, 100, 200, 1.0, 1.0, 20, 8, &x, &y));
+	assert_int_equal(x, -1);
+	assert_int_equal(y, -1);
+	/* Braille: dots 1, 7, 4 and 8 at the corners; U+28FF is all eight. */
+	assert_int_equal(layout_braille_bit(0, 0), 0x01);
+	assert_int_equal(layout_braille_bit(0, 3), 0x40);
+	assert_int_equal(layout_braille_bit(1, 0), 0x08);
+	assert_int_equal(layout_braille_bit(1, 3), 0x80);
+	unsigned all = 0;
+	for (int dx = 0; dx < 2; dx++)
+		for (int dy = 0; dy < 4; dy++)
+			all |= layout_braille_bit(dx, dy);
+	assert_int_equal(all, 0xff);
+	assert_int_equal(layout_braille_bit(2, 0), 0);
+}
+
 int main(void)
 {
 	setlocale(LC_CTYPE, "C.UTF-8");
@@ -196,6 +233,7 @@ int main(void)
 		cmocka_unit_test(test_signed_bar),
 		cmocka_unit_test(test_fill_in_eighths),
 		cmocka_unit_test(test_sparkline_levels),
+		cmocka_unit_test(test_plot_dots),
 		cmocka_unit_test(test_columns_cut_widest_first),
 		cmocka_unit_test(test_wrap),
 	};
