@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include "err.h"
 
@@ -87,6 +88,16 @@ extern const struct cli_command cli_alerts_command;
 extern const struct cli_command cli_watch_command;
 extern const struct cli_command cli_smoke_command;
 extern const struct cli_command cli_loadtest_command;
+extern const struct cli_command cli_promote_command;
+extern const struct cli_command cli_rollback_command;
+extern const struct cli_command cli_actions_command;
+extern const struct cli_command cli_audit_command;
 
+/* Policy auto (churnops watch): builds and executes the rollback of ENV to
+ * the previous version with STRATEGY (NULL: rolling), recorded as done by a
+ * trigger, WHY naming the firing triggers; progress goes to LOG. Returns
+ * 0 when production was rolled back. */
+int cli_actions_auto_rollback(const char *env, const char *strategy, const char *why,
+			      FILE *log);
 
 #endif

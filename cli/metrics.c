@@ -6,8 +6,10 @@
  *   watch    evaluates the triggers every interval; when one fires it says
  *            what the environment's policy would do and exits 1
  *
- * Automatic rollback belongs to the actions issue: until it exists, policy
- * auto says it would roll back and behaves as prompt, changing nothing.
+ * Under policy auto, watch executes the rollback plan itself when a trigger
+ * fires (cli/actions.c: rollback to the previous version with --strategy,
+ * journaled and audited as done by a trigger), then exits 1 as for any
+ * firing trigger.
  * Prometheus comes from --prometheus, PROMETHEUS_URL or the environment's
  * "prometheus" in the triggers file (in that order); the triggers file is
  * --triggers or CONFIG_DIR/triggers.json when it exists.
@@ -56,6 +58,7 @@ static const struct cli_option render_options[] = {
 static const struct cli_option watch_options[] = {
 	COMMON_OPTIONS,
 	{ "once", NULL, "evaluate once and exit (1 when a trigger fires)" },
+	{ "strategy", "rolling|blue-green|canary", "policy auto: the rollback's strategy (default rolling)" },
 	{ "interval", "DURATION", "evaluation interval (default: the file's, else 15s)" },
 	{ NULL, NULL, NULL },
 };
@@ -98,7 +101,7 @@ const struct cli_command cli_watch_command = {
 };
 
 struct args {
-	const char *env, *prometheus, *triggers, *version, *out;
+	const char *env, *prometheus, *triggers, *version, *out, *strategy;
 	bool json, once, canary;
 	double range, step, interval;
 };
@@ -151,6 +154,8 @@ static int parse_args(const struct cli_command *cmd, int argc, char **argv,
 			a->canary = true;
 		else if (strcmp(name, "out") == 0)
 			a->out = value;
+		else if (strcmp(name, "strategy") == 0)
+			a->strategy = value;
 		else {
 			double *slot = strcmp(name, "range") == 0 ? &a->range
 				     : strcmp(name, "step") == 0 ? &a->step : &a->interval;
@@ -613,7 +618,8 @@ out:
 
 /* What the environment's policy does about the firing triggers. Says it on
  * stderr, where the JSON lines on stdout stay machine-readable. */
-static void announce(const struct ctx *x, const struct trigger_status *st, cJSON *o)
+static void announce(const struct ctx *x, const struct trigger_status *st, cJSON *o,
+		     const char *strategy)
 {
 	char names[512] = "";
 	for (size_t i = 0; i < x->cfg.ndefs; i++) {
@@ -629,10 +635,12 @@ static void announce(const struct ctx *x, const struct trigger_status *st, cJSON
 	FILE *f = o ? stderr : stdout;
 	switch (x->env->policy) {
 	case POLICY_AUTO:
-		action = "would_roll_back";
-		fprintf(f, "churnops watch: %s: firing: %s: policy auto would roll back %s/%s now; "
-			   "automatic rollback is not available yet, so nothing was changed\n",
+		fprintf(f, "churnops watch: %s: firing: %s: policy auto: rolling back %s/%s "
+			   "to the previous version\n",
 			x->env->name, names, x->env->namespace, x->env->deployment);
+		fflush(f);
+		action = cli_actions_auto_rollback(x->env->name, strategy, names, f) == 0
+				 ? "rolled_back" : "rollback_failed";
 		break;
 	case POLICY_PROMPT:
 		action = "prompt";
@@ -700,7 +708,7 @@ static int run_watch(int argc, char **argv)
 				print_states(&x, st);
 			}
 			if (fire)
-				announce(&x, st, o);
+				announce(&x, st, o, a.strategy);
 			if (o) {
 				print_json(o, false);
 				cJSON_Delete(o);

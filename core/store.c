@@ -88,6 +88,50 @@ static const char *const migrations[] = {
 	"  PRIMARY KEY (model, version, key),"
 	"  FOREIGN KEY (model, version) REFERENCES reg_versions (model, version)"
 	");",
+	/* 3: the action journal, environment locks and the audit log. */
+	"CREATE TABLE plans ("
+	"  id INTEGER PRIMARY KEY,"
+	"  env TEXT NOT NULL,"
+	"  kind TEXT NOT NULL CHECK (kind IN ('promote', 'rollback')),"
+	"  version TEXT NOT NULL DEFAULT '',"
+	"  strategy TEXT NOT NULL,"
+	"  actor TEXT NOT NULL,"
+	"  state TEXT NOT NULL DEFAULT 'running'"
+	"    CHECK (state IN ('running', 'done', 'failed', 'abandoned')),"
+	"  plan_json TEXT NOT NULL,"
+	"  detail TEXT NOT NULL DEFAULT '',"
+	"  created TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),"
+	"  updated TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))"
+	");"
+	"CREATE TABLE plan_steps ("
+	"  plan_id INTEGER NOT NULL REFERENCES plans (id),"
+	"  idx INTEGER NOT NULL,"
+	"  description TEXT NOT NULL,"
+	"  state TEXT NOT NULL DEFAULT 'pending'"
+	"    CHECK (state IN ('pending', 'running', 'done', 'skipped', 'failed')),"
+	"  intent_at TEXT NOT NULL DEFAULT '',"
+	"  result_at TEXT NOT NULL DEFAULT '',"
+	"  result TEXT NOT NULL DEFAULT '',"
+	"  PRIMARY KEY (plan_id, idx)"
+	");"
+	"CREATE TABLE env_locks ("
+	"  env TEXT PRIMARY KEY,"
+	"  plan_id INTEGER NOT NULL DEFAULT 0,"
+	"  owner TEXT NOT NULL,"
+	"  pid INTEGER NOT NULL,"
+	"  host TEXT NOT NULL,"
+	"  started TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))"
+	");"
+	"CREATE TABLE audit ("
+	"  id INTEGER PRIMARY KEY,"
+	"  at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),"
+	"  actor TEXT NOT NULL,"
+	"  action TEXT NOT NULL,"
+	"  env TEXT NOT NULL DEFAULT '',"
+	"  version TEXT NOT NULL DEFAULT '',"
+	"  outcome TEXT NOT NULL,"
+	"  detail TEXT NOT NULL DEFAULT ''"
+	");",
 };
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -885,6 +929,470 @@ out:
 	sqlite3_finalize(q);
 	if (rc) {
 		store_reg_tags_free(v, cnt);
+		return rc;
+	}
+	*out = v;
+	*n = cnt;
+	return 0;
+}
+
+/* ---- the action journal, environment locks, the audit log -------------- */
+
+static int bind_all(struct store *st, sqlite3_stmt *q, const char *const *args,
+		    int n, struct err *e);
+
+int store_plan_create(struct store *st, const struct store_plan *p,
+		      const char *const *steps, size_t nsteps, long long *id,
+		      struct err *e)
+{
+	int rc = store_tx_begin(st, e);
+	if (rc)
+		return rc;
+	const char *args[] = {p->env, p->kind, p->version ? p->version : "", p->strategy,
+			      p->actor, p->plan_json};
+	rc = run_insert(st, "INSERT INTO plans (env, kind, version, strategy, actor, plan_json) "
+			    "VALUES (?, ?, ?, ?, ?, ?)", args, 6, "journaling the plan", e);
+	if (rc)
+		goto fail;
+	*id = (long long)sqlite3_last_insert_rowid(st->db);
+	for (size_t i = 0; i < nsteps; i++) {
+		sqlite3_stmt *q = prepare(st, "INSERT INTO plan_steps (plan_id, idx, description) "
+					  "VALUES (?, ?, ?)", NULL, 0, e);
+		if (!q) {
+			rc = EXIT_INPUT;
+			goto fail;
+		}
+		sqlite3_bind_int64(q, 1, *id);
+		sqlite3_bind_int64(q, 2, (sqlite3_int64)i);
+		sqlite3_bind_text(q, 3, steps[i], -1, SQLITE_TRANSIENT);
+		rc = sqlite3_step(q) == SQLITE_DONE ? 0 : db_error(st, e, "journaling a step");
+		sqlite3_finalize(q);
+		if (rc)
+			goto fail;
+	}
+	return store_tx_commit(st, e);
+fail:
+	store_tx_rollback(st);
+	return rc;
+}
+
+static int run_id_change(struct store *st, const char *sql, long long id,
+			 const char *const *args, int n, const char *what,
+			 int *changes, struct err *e)
+{
+	sqlite3_stmt *q = prepare(st, sql, NULL, 0, e);
+	if (!q)
+		return EXIT_INPUT;
+	int rc = bind_all(st, q, args, n, e);
+	if (!rc && sqlite3_bind_int64(q, n + 1, id) != SQLITE_OK)
+		rc = db_error(st, e, "binding a query");
+	if (!rc)
+		rc = sqlite3_step(q) == SQLITE_DONE ? 0 : db_error(st, e, what);
+	if (!rc && changes)
+		*changes = sqlite3_changes(st->db);
+	sqlite3_finalize(q);
+	return rc;
+}
+
+static int bind_all(struct store *st, sqlite3_stmt *q, const char *const *args,
+		    int n, struct err *e)
+{
+	for (int i = 0; i < n; i++) {
+		int rc = args[i] ? sqlite3_bind_text(q, i + 1, args[i], -1, SQLITE_TRANSIENT)
+				 : sqlite3_bind_null(q, i + 1);
+		if (rc != SQLITE_OK)
+			return db_error(st, e, "binding a query");
+	}
+	return 0;
+}
+
+int store_plan_set_state(struct store *st, long long id, const char *state,
+			 const char *detail, struct err *e)
+{
+	const char *args[] = {state, detail ? detail : ""};
+	int changes = 0;
+	int rc = run_id_change(st, "UPDATE plans SET state = ?, detail = ?, "
+			       "updated = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?",
+			       id, args, 2, "updating the plan", &changes, e);
+	if (!rc && changes == 0)
+		rc = err_set(e, EXIT_INPUT, "no plan %lld in the journal", id);
+	return rc;
+}
+
+int store_plan_set_json(struct store *st, long long id, const char *plan_json,
+			struct err *e)
+{
+	const char *args[] = {plan_json};
+	return run_id_change(st, "UPDATE plans SET plan_json = ?, "
+			     "updated = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?",
+			     id, args, 1, "updating the plan", NULL, e);
+}
+
+int store_step_intent(struct store *st, long long plan, size_t idx, struct err *e)
+{
+	char ix[32];
+	snprintf(ix, sizeof ix, "%zu", idx);
+	const char *args[] = {ix};
+	return run_id_change(st, "UPDATE plan_steps SET state = 'running', "
+			     "intent_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), result = '' "
+			     "WHERE idx = ? AND plan_id = ?", plan, args, 1,
+			     "journaling a step's intent", NULL, e);
+}
+
+int store_step_result(struct store *st, long long plan, size_t idx,
+		      const char *state, const char *result, struct err *e)
+{
+	char ix[32];
+	snprintf(ix, sizeof ix, "%zu", idx);
+	const char *args[] = {state, result ? result : "", ix};
+	return run_id_change(st, "UPDATE plan_steps SET state = ?, result = ?, "
+			     "result_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') "
+			     "WHERE idx = ? AND plan_id = ?", plan, args, 3,
+			     "journaling a step's result", NULL, e);
+}
+
+void store_plan_finish(struct store_plan *p)
+{
+	if (!p)
+		return;
+	free(p->env);
+	free(p->kind);
+	free(p->version);
+	free(p->strategy);
+	free(p->actor);
+	free(p->state);
+	free(p->plan_json);
+	free(p->detail);
+	free(p->created);
+	free(p->updated);
+	for (size_t i = 0; i < p->nsteps; i++) {
+		free(p->steps[i].description);
+		free(p->steps[i].state);
+		free(p->steps[i].intent_at);
+		free(p->steps[i].result_at);
+		free(p->steps[i].result);
+	}
+	free(p->steps);
+	memset(p, 0, sizeof *p);
+}
+
+void store_plans_free(struct store_plan *v, size_t n)
+{
+	if (!v)
+		return;
+	for (size_t i = 0; i < n; i++)
+		store_plan_finish(&v[i]);
+	free(v);
+}
+
+#define PLAN_COLUMNS "id, env, kind, version, strategy, actor, state, plan_json, detail, " \
+		     "created, updated"
+
+static int plan_from_row(sqlite3_stmt *q, struct store_plan *p)
+{
+	p->id = sqlite3_column_int64(q, 0);
+	p->env = col_dup(q, 1);
+	p->kind = col_dup(q, 2);
+	p->version = col_dup(q, 3);
+	p->strategy = col_dup(q, 4);
+	p->actor = col_dup(q, 5);
+	p->state = col_dup(q, 6);
+	p->plan_json = col_dup(q, 7);
+	p->detail = col_dup(q, 8);
+	p->created = col_dup(q, 9);
+	p->updated = col_dup(q, 10);
+	return p->env && p->kind && p->version && p->strategy && p->actor && p->state &&
+	       p->plan_json && p->detail && p->created && p->updated ? 0 : -1;
+}
+
+static int load_steps(struct store *st, struct store_plan *p, struct err *e)
+{
+	sqlite3_stmt *q = prepare(st, "SELECT description, state, intent_at, result_at, result "
+				  "FROM plan_steps WHERE plan_id = ? ORDER BY idx", NULL, 0, e);
+	if (!q)
+		return EXIT_INPUT;
+	sqlite3_bind_int64(q, 1, p->id);
+	int rc = 0, step;
+	size_t cap = 0;
+	while ((step = sqlite3_step(q)) == SQLITE_ROW) {
+		if (p->nsteps == cap) {
+			size_t ncap = cap ? 2 * cap : 16;
+			struct store_step *nv = realloc(p->steps, ncap * sizeof *nv);
+			if (!nv) {
+				rc = err_set(e, EXIT_INPUT, "out of memory");
+				goto out;
+			}
+			p->steps = nv;
+			cap = ncap;
+		}
+		struct store_step *s = &p->steps[p->nsteps++];
+		s->description = col_dup(q, 0);
+		s->state = col_dup(q, 1);
+		s->intent_at = col_dup(q, 2);
+		s->result_at = col_dup(q, 3);
+		s->result = col_dup(q, 4);
+		if (!s->description || !s->state || !s->intent_at || !s->result_at || !s->result) {
+			rc = err_set(e, EXIT_INPUT, "out of memory");
+			goto out;
+		}
+	}
+	if (step != SQLITE_DONE)
+		rc = db_error(st, e, "reading the plan's steps");
+out:
+	sqlite3_finalize(q);
+	return rc;
+}
+
+int store_plan_get(struct store *st, long long id, struct store_plan *p,
+		   bool *found, struct err *e)
+{
+	*found = false;
+	sqlite3_stmt *q = prepare(st, "SELECT " PLAN_COLUMNS " FROM plans WHERE id = ?",
+				  NULL, 0, e);
+	if (!q)
+		return EXIT_INPUT;
+	sqlite3_bind_int64(q, 1, id);
+	int rc = 0, step = sqlite3_step(q);
+	if (step == SQLITE_ROW) {
+		if (plan_from_row(q, p))
+			rc = err_set(e, EXIT_INPUT, "out of memory");
+		else
+			*found = true;
+	} else if (step != SQLITE_DONE) {
+		rc = db_error(st, e, "reading the plan");
+	}
+	sqlite3_finalize(q);
+	if (!rc && *found)
+		rc = load_steps(st, p, e);
+	if (rc) {
+		store_plan_finish(p);
+		*found = false;
+	}
+	return rc;
+}
+
+int store_plan_list(struct store *st, const char *state, size_t limit,
+		    struct store_plan **out, size_t *n, struct err *e)
+{
+	*out = NULL;
+	*n = 0;
+	char lim[32];
+	snprintf(lim, sizeof lim, "%zu", limit ? limit : (size_t)1000000);
+	const char *args[] = {state, state, lim};
+	sqlite3_stmt *q = prepare(st, "SELECT * FROM (SELECT " PLAN_COLUMNS " FROM plans "
+				  "WHERE ? IS NULL OR state = ? ORDER BY id DESC LIMIT ?) "
+				  "ORDER BY id", args, 3, e);
+	if (!q)
+		return EXIT_INPUT;
+	struct store_plan *v = NULL;
+	size_t cnt = 0, cap = 0;
+	int rc = 0, step;
+	while ((step = sqlite3_step(q)) == SQLITE_ROW) {
+		if (cnt == cap) {
+			size_t ncap = cap ? 2 * cap : 8;
+			struct store_plan *nv = realloc(v, ncap * sizeof *nv);
+			if (!nv) {
+				rc = err_set(e, EXIT_INPUT, "out of memory");
+				goto out;
+			}
+			v = nv;
+			cap = ncap;
+		}
+		struct store_plan *p = &v[cnt++];
+		memset(p, 0, sizeof *p);
+		if (plan_from_row(q, p)) {
+			rc = err_set(e, EXIT_INPUT, "out of memory");
+			goto out;
+		}
+	}
+	if (step != SQLITE_DONE)
+		rc = db_error(st, e, "reading the journal");
+	for (size_t i = 0; !rc && i < cnt; i++)
+		rc = load_steps(st, &v[i], e);
+out:
+	sqlite3_finalize(q);
+	if (rc) {
+		store_plans_free(v, cnt);
+		return rc;
+	}
+	*out = v;
+	*n = cnt;
+	return 0;
+}
+
+void store_lock_finish(struct store_lock *l)
+{
+	if (!l)
+		return;
+	free(l->env);
+	free(l->owner);
+	free(l->host);
+	free(l->started);
+	memset(l, 0, sizeof *l);
+}
+
+static int lock_read(struct store *st, const char *env, struct store_lock *l,
+		     bool *found, struct err *e)
+{
+	*found = false;
+	const char *args[] = {env};
+	sqlite3_stmt *q = prepare(st, "SELECT env, plan_id, owner, pid, host, started, "
+				  "(julianday('now') - julianday(started)) * 86400.0 "
+				  "FROM env_locks WHERE env = ?", args, 1, e);
+	if (!q)
+		return EXIT_INPUT;
+	int rc = 0, step = sqlite3_step(q);
+	if (step == SQLITE_ROW) {
+		l->env = col_dup(q, 0);
+		l->plan_id = sqlite3_column_int64(q, 1);
+		l->owner = col_dup(q, 2);
+		l->pid = (long)sqlite3_column_int64(q, 3);
+		l->host = col_dup(q, 4);
+		l->started = col_dup(q, 5);
+		l->age_s = sqlite3_column_double(q, 6);
+		if (!l->env || !l->owner || !l->host || !l->started) {
+			store_lock_finish(l);
+			rc = err_set(e, EXIT_INPUT, "out of memory");
+		} else {
+			*found = true;
+		}
+	} else if (step != SQLITE_DONE) {
+		rc = db_error(st, e, "reading the lock");
+	}
+	sqlite3_finalize(q);
+	return rc;
+}
+
+int store_lock_get(struct store *st, const char *env, struct store_lock *l,
+		   bool *found, struct err *e)
+{
+	return lock_read(st, env, l, found, e);
+}
+
+int store_lock_take(struct store *st, const struct store_lock *want,
+		    long expect_pid, struct store_lock *holder, bool *taken,
+		    struct err *e)
+{
+	*taken = false;
+	int rc = store_tx_begin(st, e);
+	if (rc)
+		return rc;
+	bool found = false;
+	struct store_lock cur = {0};
+	rc = lock_read(st, want->env, &cur, &found, e);
+	if (rc)
+		goto fail;
+	if (found && !(expect_pid > 0 && cur.pid == expect_pid)) {
+		store_tx_rollback(st);
+		*holder = cur;
+		return 0;
+	}
+	store_lock_finish(&cur);
+	char pid[32], plan[32];
+	snprintf(pid, sizeof pid, "%ld", want->pid);
+	snprintf(plan, sizeof plan, "%lld", want->plan_id);
+	const char *args[] = {want->env, plan, want->owner, pid, want->host};
+	rc = run_insert(st, "INSERT OR REPLACE INTO env_locks (env, plan_id, owner, pid, host) "
+			    "VALUES (?, ?, ?, ?, ?)", args, 5, "taking the lock", e);
+	if (rc)
+		goto fail;
+	rc = store_tx_commit(st, e);
+	if (!rc)
+		*taken = true;
+	return rc;
+fail:
+	store_tx_rollback(st);
+	return rc;
+}
+
+int store_lock_set_plan(struct store *st, const char *env, long long plan_id,
+			struct err *e)
+{
+	const char *args[] = {env};
+	return run_id_change(st, "UPDATE env_locks SET plan_id = ?2 WHERE env = ?1",
+			     plan_id, args, 1, "updating the lock", NULL, e);
+}
+
+int store_lock_release(struct store *st, const char *env, long pid, struct err *e)
+{
+	const char *args[] = {env};
+	return run_id_change(st, "DELETE FROM env_locks WHERE env = ?1 AND pid = ?2",
+			     (long long)pid, args, 1, "releasing the lock", NULL, e);
+}
+
+int store_audit_add(struct store *st, const struct store_audit *a, struct err *e)
+{
+	const char *args[] = {a->actor, a->action, a->env ? a->env : "",
+			      a->version ? a->version : "", a->outcome,
+			      a->detail ? a->detail : ""};
+	return run_insert(st, "INSERT INTO audit (actor, action, env, version, outcome, detail) "
+			      "VALUES (?, ?, ?, ?, ?, ?)", args, 6, "writing the audit log", e);
+}
+
+void store_audit_free(struct store_audit *v, size_t n)
+{
+	if (!v)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		free(v[i].at);
+		free(v[i].actor);
+		free(v[i].action);
+		free(v[i].env);
+		free(v[i].version);
+		free(v[i].outcome);
+		free(v[i].detail);
+	}
+	free(v);
+}
+
+int store_audit_list(struct store *st, const char *env, size_t limit,
+		     struct store_audit **out, size_t *n, struct err *e)
+{
+	*out = NULL;
+	*n = 0;
+	char lim[32];
+	snprintf(lim, sizeof lim, "%zu", limit ? limit : (size_t)1000000);
+	const char *args[] = {env, env, lim};
+	sqlite3_stmt *q = prepare(st, "SELECT * FROM (SELECT id, at, actor, action, env, version, "
+				  "outcome, detail FROM audit WHERE ? IS NULL OR env = ? "
+				  "ORDER BY id DESC LIMIT ?) ORDER BY id", args, 3, e);
+	if (!q)
+		return EXIT_INPUT;
+	struct store_audit *v = NULL;
+	size_t cnt = 0, cap = 0;
+	int rc = 0, step;
+	while ((step = sqlite3_step(q)) == SQLITE_ROW) {
+		if (cnt == cap) {
+			size_t ncap = cap ? 2 * cap : 16;
+			struct store_audit *nv = realloc(v, ncap * sizeof *nv);
+			if (!nv) {
+				rc = err_set(e, EXIT_INPUT, "out of memory");
+				goto out;
+			}
+			v = nv;
+			cap = ncap;
+		}
+		struct store_audit *a = &v[cnt++];
+		a->id = sqlite3_column_int64(q, 0);
+		a->at = col_dup(q, 1);
+		a->actor = col_dup(q, 2);
+		a->action = col_dup(q, 3);
+		a->env = col_dup(q, 4);
+		a->version = col_dup(q, 5);
+		a->outcome = col_dup(q, 6);
+		a->detail = col_dup(q, 7);
+		if (!a->at || !a->actor || !a->action || !a->env || !a->version ||
+		    !a->outcome || !a->detail) {
+			rc = err_set(e, EXIT_INPUT, "out of memory");
+			goto out;
+		}
+	}
+	if (step != SQLITE_DONE)
+		rc = db_error(st, e, "reading the audit log");
+out:
+	sqlite3_finalize(q);
+	if (rc) {
+		store_audit_free(v, cnt);
 		return rc;
 	}
 	*out = v;

@@ -17,6 +17,11 @@
  * stage and alias
  * move, for every registry back end, keyed by back end and registry).
  *
+ * Migration 3: the action journal (plans, and their steps with the intent
+ * recorded before a step runs and the result after), one lock per
+ * environment (owner, pid, host, started) and the audit log (who, when,
+ * what, environment, version, outcome, detail; never credentials).
+ *
  * Times are ISO 8601 UTC with milliseconds ("2026-11-26T18:50:00.123Z"),
  * set by the database when a row is written.
  */
@@ -225,5 +230,93 @@ int store_reg_list_events(struct store *st, const char *backend,
 			  const char *registry, const char *model,
 			  struct store_reg_event **out, size_t *n, struct err *e);
 void store_reg_events_free(struct store_reg_event *v, size_t n);  /* NULL ok */
+
+/* ---- the action journal (core/actions) ----------------------------------- */
+
+struct store_step {
+	char *description;
+	char *state;      /* pending, running, done, skipped, failed */
+	char *intent_at;  /* "" until the step starts */
+	char *result_at;  /* "" until it ends */
+	char *result;
+};
+
+/* One journaled plan. kind is "promote" or "rollback"; state is running,
+ * done, failed or abandoned; plan_json is the plan as core/actions wrote it.
+ * Every string is owned by the struct. */
+struct store_plan {
+	long long id;
+	char *env, *kind, *version, *strategy, *actor, *state;
+	char *plan_json, *detail, *created, *updated;
+	struct store_step *steps;
+	size_t nsteps;
+};
+
+void store_plan_finish(struct store_plan *p);          /* NULL ok */
+void store_plans_free(struct store_plan *v, size_t n); /* NULL ok */
+
+/* Journals plan P (its env, kind, version, strategy, actor, plan_json are
+ * read) with the step descriptions STEPS[0..NSTEPS), all pending, in one
+ * transaction; *ID receives the plan's id. */
+int store_plan_create(struct store *st, const struct store_plan *p,
+		      const char *const *steps, size_t nsteps, long long *id,
+		      struct err *e);
+int store_plan_set_state(struct store *st, long long id, const char *state,
+			 const char *detail, struct err *e);
+int store_plan_set_json(struct store *st, long long id, const char *plan_json,
+			struct err *e);
+/* Before step IDX runs: state running, intent time now. */
+int store_step_intent(struct store *st, long long plan, size_t idx, struct err *e);
+/* After it ran: STATE (done, skipped, failed) and what happened. */
+int store_step_result(struct store *st, long long plan, size_t idx,
+		      const char *state, const char *result, struct err *e);
+/* Plan ID with its steps into *P (zeroed by the caller); *FOUND. */
+int store_plan_get(struct store *st, long long id, struct store_plan *p,
+		   bool *found, struct err *e);
+/* The latest LIMIT plans (0: all) in STATE (NULL: any), oldest first. */
+int store_plan_list(struct store *st, const char *state, size_t limit,
+		    struct store_plan **out, size_t *n, struct err *e);
+
+/* One environment's lock: who holds it, since when (age_s seconds ago). */
+struct store_lock {
+	char *env;
+	long long plan_id;
+	char *owner;
+	long pid;
+	char *host;
+	char *started;
+	double age_s;
+};
+
+void store_lock_finish(struct store_lock *l); /* NULL ok */
+
+int store_lock_get(struct store *st, const char *env, struct store_lock *l,
+		   bool *found, struct err *e);
+/* Takes WANT->env's lock for WANT (env, plan_id, owner, pid, host) in one
+ * immediate transaction: *TAKEN true when it was free, or when it was held
+ * by pid EXPECT_PID (> 0: a takeover of a lock the caller judged stale);
+ * otherwise *TAKEN false and *HOLDER (zeroed by the caller; finish it)
+ * receives the holder. */
+int store_lock_take(struct store *st, const struct store_lock *want,
+		    long expect_pid, struct store_lock *holder, bool *taken,
+		    struct err *e);
+int store_lock_set_plan(struct store *st, const char *env, long long plan_id,
+			struct err *e);
+/* Releases ENV's lock if PID holds it. */
+int store_lock_release(struct store *st, const char *env, long pid, struct err *e);
+
+/* One audit record. Nothing secret goes into it: callers write names,
+ * versions and outcomes, never credentials. */
+struct store_audit {
+	long long id;
+	char *at, *actor, *action, *env, *version, *outcome, *detail;
+};
+
+/* Appends A (id and at ignored; env, version, detail may be NULL). */
+int store_audit_add(struct store *st, const struct store_audit *a, struct err *e);
+/* The latest LIMIT records (0: all) for ENV (NULL: every), oldest first. */
+int store_audit_list(struct store *st, const char *env, size_t limit,
+		     struct store_audit **out, size_t *n, struct err *e);
+void store_audit_free(struct store_audit *v, size_t n); /* NULL ok */
 
 #endif
