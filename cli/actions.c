@@ -2,10 +2,14 @@
  * and the cluster (core/actions), their journal and the audit log.
  *
  *   promote --version V --env ENV [--strategy S] [--dry-run] [--yes]
- *           [--override --reason T]
- *   rollback --target previous|rollback|V --env ENV [...]
+ *           [--override --reason T] [--registry-only]
+ *   rollback --target previous|rollback|V --env ENV [...] [--registry-only]
  *   actions list | resume ID | abandon ID
  *   audit [--env ENV] [--limit N] [--json]
+ *
+ * --registry-only makes the plan the registry check and the registry move
+ * alone (stage, aliases, history, audit); no kubeconfig is read and the
+ * cluster is not touched.
  *
  * Mutating commands are refused in read-only mode (--read-only or
  * CHURNOPS_READ_ONLY=1). Production asks for its name to be typed when
@@ -57,12 +61,14 @@ static const struct cli_option promote_options[] = {
 	{ "prometheus", "URL", "canary: Prometheus for the analysis (default $PROMETHEUS_URL)" },
 	{ "triggers", "FILE", "canary: metric overrides (default CONFIG/triggers.json)" },
 	{ "skip-analysis", NULL, "canary without Prometheus: wait and check the pods only" },
+	{ "registry-only", NULL, "move only the registry (stage, aliases, history, audit), not the cluster" },
 	{ NULL, NULL, NULL },
 };
 
 static const struct cli_option rollback_options[] = {
 	CLUSTER_OPTIONS,
 	{ "target", "previous|rollback|V", "what to go back to (default previous)" },
+	{ "registry-only", NULL, "move only the registry (stage, aliases, history, audit), not the cluster" },
 	{ NULL, NULL, NULL },
 };
 
@@ -93,7 +99,7 @@ static int run_audit(int argc, char **argv);
 
 const struct cli_command cli_promote_command = {
 	.name = "promote",
-	.synopsis = "--version V --env ENV [--strategy S] [--dry-run] [--yes] [--override --reason T] [OPTIONS]",
+	.synopsis = "--version V --env ENV [--strategy S | --registry-only] [--dry-run] [--yes] [--override --reason T] [OPTIONS]",
 	.summary = "promote a registered version to an environment as a plan of steps",
 	.options = promote_options,
 	.run = run_promote,
@@ -101,7 +107,7 @@ const struct cli_command cli_promote_command = {
 
 const struct cli_command cli_rollback_command = {
 	.name = "rollback",
-	.synopsis = "--target previous|rollback|V --env ENV [--strategy S] [--dry-run] [--yes] [OPTIONS]",
+	.synopsis = "--target previous|rollback|V --env ENV [--strategy S | --registry-only] [--dry-run] [--yes] [OPTIONS]",
 	.summary = "roll an environment back to the previous, last known good or a given version",
 	.options = rollback_options,
 	.run = run_rollback,
@@ -129,7 +135,7 @@ struct opts {
 	const char *state;
 	double timeout, interval;
 	long limit;
-	bool dry_run, yes, read_only, json, override, skip_analysis;
+	bool dry_run, yes, read_only, json, override, skip_analysis, registry_only;
 	const char *pos[2];
 	int npos;
 };
@@ -221,6 +227,7 @@ static int parse(const struct cli_command *cmd, int argc, char **argv, struct op
 		else if (strcmp(name, "json") == 0) o->json = true;
 		else if (strcmp(name, "override") == 0) o->override = true;
 		else if (strcmp(name, "skip-analysis") == 0) o->skip_analysis = true;
+		else if (strcmp(name, "registry-only") == 0) o->registry_only = true;
 		else if (strcmp(name, "timeout") == 0) {
 			if (!cli_double(cmd->name, name, value, 0, 86400, &o->timeout)) {
 				rc = -1;
@@ -348,7 +355,8 @@ static void on_progress(const struct actions_plan *p, size_t i, void *arg)
 	fflush(f);
 }
 
-/* Opens the store, registry, cluster and (canary) Prometheus for ENV. */
+/* Opens the store, registry, cluster (unless --registry-only) and (canary)
+ * Prometheus for ENV. */
 static int session_open(const struct opts *o, const struct envs_env *env, bool canary,
 			struct session *s, struct err *e)
 {
@@ -356,14 +364,17 @@ static int session_open(const struct opts *o, const struct envs_env *env, bool c
 	int rc = open_registry(o, s, e);
 	if (rc)
 		return rc;
-	struct kubeconfig_options ko = { .file = o->kubeconfig, .context = o->context };
-	struct kubeconfig *kc = NULL;
-	if ((rc = kubeconfig_load(&ko, &kc, e)))
-		return rc;
-	if ((rc = kube_client_create(kc, &s->kube, e)))
-		return rc;
-	if ((rc = kubeconfig_load(&ko, &s->svc_kc, e)))
-		return rc;
+	if (!o->registry_only) {
+		struct kubeconfig_options ko = { .file = o->kubeconfig, .context = o->context };
+		struct kubeconfig *kc = NULL;
+		if ((rc = kubeconfig_load(&ko, &kc, e)))
+			return rc;
+		if ((rc = kube_client_create(kc, &s->kube, e)))
+			return rc;
+		if ((rc = kubeconfig_load(&ko, &s->svc_kc, e)))
+			return rc;
+	}
+	s->ctx.registry_only = o->registry_only;
 	s->ctx.st = s->st;
 	s->ctx.reg = s->reg;
 	s->ctx.kube = s->kube;
@@ -409,9 +420,10 @@ static void print_plan(const struct actions_plan *p, FILE *f)
 	char a[300], b[300];
 	sanitize_text(p->from_version, strlen(p->from_version), a, sizeof a);
 	sanitize_text(p->version, strlen(p->version), b, sizeof b);
-	fprintf(f, "plan: %s %s %s (%s) in %s: serving %s now, %s after\n",
+	fprintf(f, "plan: %s %s %s (%s) in %s: %s %s now, %s after\n",
 		actions_kind_name(p->kind), b, p->kind == ACTIONS_PROMOTE ? "to" : "for",
-		actions_strategy_name(p->strategy), p->env, a[0] ? a : "?", b);
+		p->registry_only ? "registry only" : actions_strategy_name(p->strategy), p->env,
+		p->registry_only ? "the registry holds" : "serving", a[0] ? a : "?", b);
 	for (size_t i = 0; i < p->nsteps; i++) {
 		const struct actions_step *s = &p->steps[i];
 		char d[700];
@@ -476,7 +488,9 @@ static int finish(const struct opts *o, struct session *s, struct actions_plan *
 		}
 	} else if (!rc) {
 		printf("%s of %s to %s in %s: done (plan %lld)\n", actions_kind_name(p->kind),
-		       p->env, p->version, actions_strategy_name(p->strategy), p->id);
+		       p->env, p->version,
+		       p->registry_only ? "the registry only" : actions_strategy_name(p->strategy),
+		       p->id);
 	}
 	if (rc)
 		cli_fail(e);
@@ -503,6 +517,9 @@ static int run_plan_command(const struct cli_command *cmd, int argc, char **argv
 	if (o.strategy && !actions_strategy_parse(o.strategy, &strategy))
 		return cli_usage_error(cmd->name, "--strategy: '%s' is not rolling, blue-green or "
 				       "canary", o.strategy);
+	if (o.registry_only && o.strategy)
+		return cli_usage_error(cmd->name, "--registry-only moves no workload: --strategy "
+				       "does not apply");
 	bool read_only = o.read_only || read_only_env();
 	if (read_only && !o.dry_run) {
 		fprintf(stderr, "churnops %s: read-only mode: refused (nothing changed)\n",
@@ -765,6 +782,7 @@ static int run_actions(int argc, char **argv)
 	if (!rc) {
 		o.env = env->name;
 		o.skip_analysis = true;
+		o.registry_only = p->registry_only;
 		rc = session_open(&o, env, p->strategy == ACTIONS_CANARY, &s, &e);
 		if (!rc && s.prom)
 			s.ctx.skip_analysis = false;
@@ -817,6 +835,9 @@ static int run_audit(int argc, char **argv)
 			cJSON_AddStringToObject(x, "version", v[i].version);
 			cJSON_AddStringToObject(x, "outcome", v[i].outcome);
 			cJSON_AddStringToObject(x, "detail", v[i].detail);
+			cJSON_AddStringToObject(x, "before", v[i].before);
+			cJSON_AddStringToObject(x, "after", v[i].after);
+			cJSON_AddStringToObject(x, "reason", v[i].reason);
 			cJSON_AddItemToArray(a, x);
 		}
 		print_json(a);
@@ -825,10 +846,14 @@ static int run_audit(int argc, char **argv)
 		if (!n)
 			printf("the audit log is empty\n");
 		for (size_t i = 0; i < n; i++) {
-			char d[1100];
+			char d[1100], r[1100], ba[300];
 			sanitize_text(v[i].detail, strlen(v[i].detail), d, sizeof d);
-			printf("%s  %-12s %-28s %-10s %-10s %-10s %s\n", v[i].at, v[i].actor,
-			       v[i].action, v[i].env, v[i].version, v[i].outcome, d);
+			sanitize_text(v[i].reason, strlen(v[i].reason), r, sizeof r);
+			snprintf(ba, sizeof ba, "%s -> %s", v[i].before[0] ? v[i].before : "-",
+				 v[i].after[0] ? v[i].after : "-");
+			printf("%s  %-12s %-28s %-10s %-10s %-10s %-17s %s%s%s\n", v[i].at,
+			       v[i].actor, v[i].action, v[i].env, v[i].version, v[i].outcome, ba, d,
+			       r[0] ? "; reason: " : "", r);
 		}
 	}
 	store_audit_free(v, n);

@@ -13,6 +13,7 @@
 #include "json.h"
 #include "keymap.h"
 #include "paths.h"
+#include "store.h"
 #include "theme.h"
 #include "views.h"
 
@@ -170,6 +171,7 @@ struct open_args {
 	const char *model, *data, *theme, *view;
 	const char *kubeconfig;   /* NULL: KUBECONFIG, ~/.kube/config */
 	const char *cluster_note; /* no cluster, because of this */
+	const char *metrics_note; /* no Prometheus, because of this */
 	bool read_only;
 };
 
@@ -211,6 +213,7 @@ static int open_console(const struct open_args *a, const char *workspace)
 		.theme = a->theme ? a->theme : configured,
 		.view = a->view, .read_only = a->read_only,
 		.kubeconfig = a->kubeconfig, .cluster_note = a->cluster_note,
+		.metrics_note = a->metrics_note,
 	};
 	rc = console_run(&o, &e);
 	if (rc)
@@ -341,6 +344,67 @@ static char *start_demo_cluster(const char *dir, char *note, size_t n)
 	return NULL;
 }
 
+/* The demo's versions in the embedded registry, staged as the sandbox runs
+ * them (core/demo.h). A failure is said and the demo goes on: the console
+ * shows the registry as it is. */
+static void register_demo_versions(const char *dir)
+{
+	struct err e = {0};
+	struct store *st = store_open(NULL, &e);
+	if (!st || demo_register(dir, st, "churnops-demo", NULL, &e))
+		fprintf(stderr, "churnops demo: the registry was left as it is: %s\n", e.msg);
+	store_close(st);
+}
+
+/* The demo's Prometheus, stopped like its sandbox. */
+static struct demo_prometheus *demo_prom;
+
+static void stop_demo_prometheus(void)
+{
+	demo_prometheus_stop(demo_prom);
+	demo_prom = NULL;
+}
+
+/* Starts Prometheus scraping the demo's sandbox (DIR/prometheus holds its
+ * configuration, TSDB and log) and points the console at it through
+ * PROMETHEUS_URL. $CHURNOPS_PROMETHEUS names the binary ("" for none);
+ * otherwise the installed one. Without it, NOTE says how to install it and
+ * false is returned; a server that fails to start is said in NOTE too. */
+static bool start_demo_prometheus(const char *dir, char *note, size_t n)
+{
+	const char *bin = getenv("CHURNOPS_PROMETHEUS");
+	if (!bin)
+		bin = demo_prometheus_find();
+	else if (!*bin || access(bin, X_OK) != 0)
+		bin = NULL;
+	if (!bin) {
+		snprintf(note, n, "Prometheus is not installed: 'apt-get install prometheus', "
+			 "then run churnops demo again for live metrics from the sandbox");
+		return false;
+	}
+	const char *url = demo_sandbox_url(demo_cluster);
+	const char *target = strncmp(url, "http://", 7) == 0 ? url + 7 : url;
+	char *pdir = join(dir, "prometheus");
+	char *log = pdir ? join(pdir, "prometheus.log") : NULL;
+	struct err e = {0};
+	bool ok = false;
+	if (!pdir || !log)
+		snprintf(note, n, "out of memory");
+	else if (demo_prometheus_start(bin, pdir, target, log, 30, &demo_prom, &e))
+		snprintf(note, n, "the demo's Prometheus did not start: %.900s", e.msg);
+	else if (setenv("PROMETHEUS_URL", demo_prometheus_url(demo_prom), 1) != 0)
+		snprintf(note, n, "PROMETHEUS_URL could not be set");
+	else
+		ok = true;
+	if (ok)
+		atexit(stop_demo_prometheus);
+	else
+		stop_demo_prometheus();
+	free(log);
+	free(pdir);
+	return ok;
+}
+
 static int demo_main(int argc, char **argv)
 {
 	struct open_args a = {0};
@@ -376,14 +440,18 @@ static int demo_main(int argc, char **argv)
 	free(src);
 	if (rc)
 		return cli_fail(&e);
+	register_demo_versions(dir);
 	if (no_console) {
 		printf("%s\n", dir);
 	} else {
-		char note[1024];
+		char note[1024], prom_note[1024];
 		char *kubeconfig = start_demo_cluster(dir, note, sizeof note);
 		a.kubeconfig = kubeconfig;
 		a.cluster_note = kubeconfig ? NULL : note;
+		if (kubeconfig && !start_demo_prometheus(dir, prom_note, sizeof prom_note))
+			a.metrics_note = prom_note;
 		rc = open_console(&a, dir);
+		stop_demo_prometheus();
 		stop_demo_cluster();
 		free(kubeconfig);
 	}

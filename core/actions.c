@@ -242,6 +242,21 @@ int actions_serving(struct actions_ctx *c, enum actions_strategy s, char **versi
 	return 0;
 }
 
+/* Registry only: "before" is the version holding the environment's stage in
+ * the registry ("" when none does); there is no image to speak of. */
+static int registry_holder_label(struct actions_ctx *c, struct actions_plan *p,
+				 struct err *e)
+{
+	struct registry_version cur = {0};
+	bool found = false;
+	int rc = registry_stage_holder(c->reg, env_stage(c->env->name), &cur, &found, e);
+	if (!rc && found)
+		textf(p->from_version, sizeof p->from_version, "%s",
+		      cur.label[0] ? cur.label : cur.version);
+	registry_version_finish(&cur);
+	return rc;
+}
+
 static int plan_init(struct actions_ctx *c, struct actions_plan *p, enum actions_kind k,
 		     enum actions_strategy s, const char *version, const char *actor,
 		     const char *reason, struct err *e)
@@ -259,6 +274,9 @@ static int plan_init(struct actions_ctx *c, struct actions_plan *p, enum actions
 		return err_set(e, EXIT_BACKEND, "out of memory");
 	textf(p->image, sizeof p->image, "%s", img);
 	free(img);
+	p->registry_only = c->registry_only;
+	if (c->registry_only)
+		return registry_holder_label(c, p, e);
 	char *fv = NULL, *fi = NULL;
 	int rc = actions_serving(c, s, &fv, &fi, e);
 	if (rc)
@@ -312,32 +330,11 @@ out:
 	return rc;
 }
 
-int actions_build_promote(struct actions_ctx *c, enum actions_strategy s,
-			  const char *version, const char *actor, const char *reason,
-			  bool override, struct actions_plan *p, struct err *e)
+/* The cluster half of a promotion by strategy S (the registry move follows). */
+static int promote_cluster_steps(struct actions_ctx *c, enum actions_strategy s,
+				 struct actions_plan *p, struct err *e)
 {
-	bool prod = env_stage(c->env->name) == REGISTRY_STAGE_PRODUCTION;
-	char detail[300] = "";
-	int rc = registry_checks(c, version, prod, override, reason, detail, sizeof detail, e);
-	if (rc)
-		return rc;
-	struct registry_version rv = {0};
-	if ((rc = registry_get(c->reg, version, &rv, e)))
-		return rc;
-	rc = plan_init(c, p, ACTIONS_PROMOTE, s, rv.label[0] ? rv.label : version, actor,
-		       reason, e);
-	registry_version_finish(&rv);
-	if (rc)
-		return rc;
-	p->override = override;
-	struct actions_step *st = add(p, ACTIONS_OP_REGISTRY_CHECK, "", p->version, 0);
-	textf(st->description, sizeof st->description,
-		 "registry checks for %s: READY, artifact sha256, checklist verdict%s",
-		 p->version, override ? " (override)" : "");
-	textf(st->precondition, sizeof st->precondition, "version %s is registered",
-		 p->version);
-	textf(st->check, sizeof st->check, "%s", detail);
-
+	int rc = 0;
 	const struct envs_env *env = c->env;
 	char dep[160];
 	switch (s) {
@@ -401,6 +398,37 @@ int actions_build_promote(struct actions_ctx *c, enum actions_strategy s,
 		break;
 	}
 	}
+	return 0;
+}
+
+int actions_build_promote(struct actions_ctx *c, enum actions_strategy s,
+			  const char *version, const char *actor, const char *reason,
+			  bool override, struct actions_plan *p, struct err *e)
+{
+	bool prod = env_stage(c->env->name) == REGISTRY_STAGE_PRODUCTION;
+	char detail[300] = "";
+	int rc = registry_checks(c, version, prod, override, reason, detail, sizeof detail, e);
+	if (rc)
+		return rc;
+	struct registry_version rv = {0};
+	if ((rc = registry_get(c->reg, version, &rv, e)))
+		return rc;
+	rc = plan_init(c, p, ACTIONS_PROMOTE, s, rv.label[0] ? rv.label : version, actor,
+		       reason, e);
+	registry_version_finish(&rv);
+	if (rc)
+		return rc;
+	p->override = override;
+	struct actions_step *st = add(p, ACTIONS_OP_REGISTRY_CHECK, "", p->version, 0);
+	textf(st->description, sizeof st->description,
+		 "registry checks for %s: READY, artifact sha256, checklist verdict%s",
+		 p->version, override ? " (override)" : "");
+	textf(st->precondition, sizeof st->precondition, "version %s is registered",
+		 p->version);
+	textf(st->check, sizeof st->check, "%s", detail);
+
+	if (!c->registry_only && (rc = promote_cluster_steps(c, s, p, e)))
+		return rc;
 	step_registry(p, p->version,
 		      prod && p->from_version[0] && strcmp(p->from_version, p->version) != 0
 			      ? p->from_version : NULL);
@@ -474,34 +502,12 @@ static int previous_holder(struct actions_ctx *c, enum registry_stage stage,
 	return rc;
 }
 
-int actions_build_rollback(struct actions_ctx *c, enum actions_strategy s,
-			   const char *target, const char *actor, const char *reason,
-			   struct actions_plan *p, struct err *e)
+/* The cluster half of a rollback by strategy S (the registry move follows). */
+static int rollback_cluster_steps(struct actions_ctx *c, enum actions_strategy s,
+				  struct actions_plan *p, struct err *e)
 {
-	struct registry_version tv = {0};
-	int rc = env_stage(c->env->name) != REGISTRY_STAGE_PRODUCTION &&
-			 strcmp(target, "previous") == 0
-		 ? previous_holder(c, env_stage(c->env->name), &tv, e)
-		 : registry_rollback_target(c->reg, target, &tv, e);
-	if (rc)
-		return rc;
-	rc = plan_init(c, p, ACTIONS_ROLLBACK, s, tv.label[0] ? tv.label : tv.version, actor,
-		       reason, e);
-	registry_version_finish(&tv);
-	if (rc)
-		return rc;
-	textf(p->target_arg, sizeof p->target_arg, "%s", target);
-	p->override = true;
-	if (!p->reason[0])
-		textf(p->reason, sizeof p->reason, "rollback (%s) from %s", target,
-			 p->from_version[0] ? p->from_version : "?");
+	int rc = 0;
 	const struct envs_env *env = c->env;
-	struct actions_step *st = add(p, ACTIONS_OP_REGISTRY_CHECK, "", p->version, 0);
-	textf(st->description, sizeof st->description,
-		 "registry: rollback target %s is %s (READY, artifact sha256 intact)", target,
-		 p->version);
-	textf(st->precondition, sizeof st->precondition, "version %s is registered", p->version);
-	textf(st->check, sizeof st->check, "READY and intact");
 	char dep[160];
 	switch (s) {
 	case ACTIONS_ROLLING: {
@@ -559,6 +565,38 @@ int actions_build_rollback(struct actions_ctx *c, enum actions_strategy s,
 		step_smoke(p, env->deployment, p->version, 100);
 		break;
 	}
+	return 0;
+}
+
+int actions_build_rollback(struct actions_ctx *c, enum actions_strategy s,
+			   const char *target, const char *actor, const char *reason,
+			   struct actions_plan *p, struct err *e)
+{
+	struct registry_version tv = {0};
+	int rc = env_stage(c->env->name) != REGISTRY_STAGE_PRODUCTION &&
+			 strcmp(target, "previous") == 0
+		 ? previous_holder(c, env_stage(c->env->name), &tv, e)
+		 : registry_rollback_target(c->reg, target, &tv, e);
+	if (rc)
+		return rc;
+	rc = plan_init(c, p, ACTIONS_ROLLBACK, s, tv.label[0] ? tv.label : tv.version, actor,
+		       reason, e);
+	registry_version_finish(&tv);
+	if (rc)
+		return rc;
+	textf(p->target_arg, sizeof p->target_arg, "%s", target);
+	p->override = true;
+	if (!p->reason[0])
+		textf(p->reason, sizeof p->reason, "rollback (%s) from %s", target,
+			 p->from_version[0] ? p->from_version : "?");
+	struct actions_step *st = add(p, ACTIONS_OP_REGISTRY_CHECK, "", p->version, 0);
+	textf(st->description, sizeof st->description,
+		 "registry: rollback target %s is %s (READY, artifact sha256 intact)", target,
+		 p->version);
+	textf(st->precondition, sizeof st->precondition, "version %s is registered", p->version);
+	textf(st->check, sizeof st->check, "READY and intact");
+	if (!c->registry_only && (rc = rollback_cluster_steps(c, s, p, e)))
+		return rc;
 	step_registry(p, p->version, NULL);
 	return 0;
 }
@@ -584,6 +622,7 @@ cJSON *actions_plan_json(const struct actions_plan *p)
 	cJSON_AddStringToObject(o, "reason", p->reason);
 	cJSON_AddBoolToObject(o, "override", p->override);
 	cJSON_AddBoolToObject(o, "trigger", p->trigger);
+	cJSON_AddBoolToObject(o, "registry_only", p->registry_only);
 	cJSON_AddStringToObject(o, "detail", p->outcome_detail);
 	cJSON *a = cJSON_AddArrayToObject(o, "steps");
 	for (size_t i = 0; a && i < p->nsteps; i++) {
@@ -632,6 +671,7 @@ int actions_plan_from_json(const cJSON *o, struct actions_plan *p, struct err *e
 	copy_str(p->outcome_detail, sizeof p->outcome_detail, o, "detail");
 	p->override = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "override"));
 	p->trigger = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "trigger"));
+	p->registry_only = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "registry_only"));
 	const cJSON *steps = cJSON_GetObjectItemCaseSensitive(o, "steps"), *x;
 	cJSON_ArrayForEach(x, steps) {
 		if (p->nsteps >= ACTIONS_MAX_STEPS)
@@ -1206,7 +1246,9 @@ static void compensate(struct actions_ctx *c, struct actions_plan *p, size_t fai
 	struct err e = {0};
 	int rc = 0;
 	char what[200] = "";
-	if (p->kind != ACTIONS_PROMOTE)
+	/* A registry-only plan changed nothing in the cluster (and has no
+	 * client for it); its failed move left the registry as it was. */
+	if (p->kind != ACTIONS_PROMOTE || p->registry_only)
 		return;
 	bool switched = false, weighted = false;
 	for (size_t i = 0; i < failed; i++) {
@@ -1249,14 +1291,19 @@ static int audit(struct actions_ctx *c, const struct actions_plan *p, const char
 {
 	char action[64];
 	textf(action, sizeof action, "%s%s (%s)", actions_kind_name(p->kind),
-		 p->trigger ? " by trigger" : "", actions_strategy_name(p->strategy));
+		 p->trigger ? " by trigger" : "",
+		 p->registry_only ? "registry only" : actions_strategy_name(p->strategy));
 	char detail[1024];
 	textf(detail, sizeof detail, "plan %lld: %s -> %s%s%s", p->id,
 		 p->from_version[0] ? p->from_version : "?", p->version,
 		 p->outcome_detail[0] ? ": " : "", p->outcome_detail);
+	bool ok = strcmp(outcome, "succeeded") == 0;
 	struct store_audit a = {
 		.actor = (char *)p->actor, .action = action, .env = (char *)p->env,
 		.version = (char *)p->version, .outcome = (char *)outcome, .detail = detail,
+		.before = (char *)p->from_version,
+		.after = (char *)(ok ? p->version : p->from_version),
+		.reason = (char *)p->reason,
 	};
 	return store_audit_add(c->st, &a, NULL);
 }
@@ -1322,7 +1369,8 @@ int actions_execute(struct actions_ctx *c, struct actions_plan *p, struct err *e
 		struct store_audit a = {
 			.actor = p->actor, .action = (char *)actions_kind_name(p->kind),
 			.env = p->env, .version = p->version, .outcome = "refused",
-			.detail = e->msg,
+			.detail = e->msg, .before = p->from_version, .after = p->from_version,
+			.reason = p->reason,
 		};
 		store_audit_add(c->st, &a, NULL);
 		return rc;
@@ -1460,7 +1508,7 @@ int actions_abandon(struct store *st, long long id, const char *actor, char *not
 		 "changed", id, done, p->nsteps);
 	struct store_audit a = {
 		.actor = (char *)actor, .action = what, .env = p->env, .version = p->version,
-		.outcome = "abandoned", .detail = d2,
+		.outcome = "abandoned", .detail = d2, .before = p->from_version,
 	};
 	rc = store_audit_add(st, &a, e);
 out:

@@ -115,6 +115,7 @@ struct actions_plan {
 	char reason[256];
 	bool override;
 	bool trigger;                 /* started by a rollback trigger */
+	bool registry_only;           /* moves the registry, never the cluster */
 	char outcome_detail[512];     /* why it failed (or "") */
 	struct actions_step steps[ACTIONS_MAX_STEPS];
 	size_t nsteps;
@@ -139,6 +140,10 @@ struct actions_ctx {
 	size_t nweights;
 	long timeout_s;                 /* per rollout wait; 0: 600 */
 	bool read_only;
+	/* Build plans that move only the registry (stage, aliases, history,
+	 * audit): what the environment holds "before" is the registry's stage
+	 * holder, and kube and service_kc may be NULL. */
+	bool registry_only;
 	const char *owner;              /* who holds the lock */
 	actions_progress_fn progress;
 	void *progress_arg;
@@ -158,7 +163,9 @@ int actions_serving(struct actions_ctx *c, enum actions_strategy s,
 
 /* Builds the promotion of VERSION to the context's environment. Checks the
  * registry (EXIT_CHECK refusals as registry.h says, EXIT_INPUT for an
- * unknown version) and reads the cluster. P is filled. */
+ * unknown version) and reads the cluster. P is filled. With the context's
+ * registry_only, the plan is the registry check and the registry move
+ * alone, and the cluster is neither read nor changed (both builders). */
 int actions_build_promote(struct actions_ctx *c, enum actions_strategy s,
 			  const char *version, const char *actor,
 			  const char *reason, bool override,

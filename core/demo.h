@@ -55,6 +55,23 @@ char *demo_dir(struct err *e);
 int demo_ensure(const struct demo_opts *o, demo_progress_fn progress, void *ud,
 		char **dir, struct err *e);
 
+struct store;
+
+/* The reason recorded for the demo's own stage moves. */
+#define DEMO_REASON "demo workspace"
+
+/* Registers the demo's versions from workspace DIR in the embedded registry
+ * of ST (model "churn"), as ACTOR, and stages them as the sandbox cluster
+ * runs them: 1.0.0 then 1.1.0 into production (so 1.1.0 holds it and 1.0.0
+ * is the previous version, as in the sandbox's revision history) and 1.2.0
+ * into staging, with the checklist override and the reason DEMO_REASON.
+ * Idempotent: a label already registered is left as it is, and the stages
+ * are set only while no version holds production (staging: staging), so
+ * moves made since are never undone. *CHANGED (may be NULL) says whether
+ * anything was registered or moved. */
+int demo_register(const char *dir, struct store *st, const char *actor, bool *changed,
+		  struct err *e);
+
 /* True when DIR holds model.json, schema.json and eval.json. */
 bool demo_model_complete(const char *dir);
 
@@ -81,5 +98,29 @@ int demo_sandbox_pid(const struct demo_sandbox *s);
 /* Kills the sandbox (SIGTERM, then SIGKILL after a second), waits for it
  * and frees S. NULL ok. */
 void demo_sandbox_stop(struct demo_sandbox *s);
+
+/* The demo's Prometheus: the installed server (Debian's /usr/bin/prometheus
+ * or `prometheus` on PATH) scraping the sandbox's /metrics every second.
+ *
+ * demo_prometheus_find() returns the binary's path (static storage) or NULL
+ * when Prometheus is not installed. demo_prometheus_start() writes
+ * DIR/prometheus.yml (DIR created when missing) with TARGET
+ * ("127.0.0.1:PORT") as the one scrape target, keeps the TSDB in DIR/tsdb
+ * (one day's retention), picks a free loopback port (binding port 0, as
+ * Prometheus has no such option), runs BINARY there in its own process
+ * group with its output in LOG (NULL: discarded) and waits up to TIMEOUT_S
+ * for /-/ready to answer 200. The child dies with us (PR_SET_PDEATHSIG);
+ * demo_prometheus_stop() kills it, waits for it and frees P (NULL ok).
+ * Fails with EXIT_BACKEND and what went wrong (LOG holds the server's own
+ * words). */
+struct demo_prometheus;
+
+const char *demo_prometheus_find(void);
+int demo_prometheus_start(const char *binary, const char *dir, const char *target,
+			  const char *log, int timeout_s, struct demo_prometheus **out,
+			  struct err *e);
+/* "http://127.0.0.1:PORT"; valid until demo_prometheus_stop(). */
+const char *demo_prometheus_url(const struct demo_prometheus *p);
+void demo_prometheus_stop(struct demo_prometheus *p);
 
 #endif

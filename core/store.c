@@ -132,6 +132,10 @@ static const char *const migrations[] = {
 	"  outcome TEXT NOT NULL,"
 	"  detail TEXT NOT NULL DEFAULT ''"
 	");",
+	/* 4: the audit log's before and after (versions) and reason. */
+	"ALTER TABLE audit ADD COLUMN before_version TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE audit ADD COLUMN after_version TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE audit ADD COLUMN reason TEXT NOT NULL DEFAULT '';",
 };
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -1324,9 +1328,11 @@ int store_audit_add(struct store *st, const struct store_audit *a, struct err *e
 {
 	const char *args[] = {a->actor, a->action, a->env ? a->env : "",
 			      a->version ? a->version : "", a->outcome,
-			      a->detail ? a->detail : ""};
-	return run_insert(st, "INSERT INTO audit (actor, action, env, version, outcome, detail) "
-			      "VALUES (?, ?, ?, ?, ?, ?)", args, 6, "writing the audit log", e);
+			      a->detail ? a->detail : "", a->before ? a->before : "",
+			      a->after ? a->after : "", a->reason ? a->reason : ""};
+	return run_insert(st, "INSERT INTO audit (actor, action, env, version, outcome, detail, "
+			      "before_version, after_version, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", args, 9,
+			  "writing the audit log", e);
 }
 
 void store_audit_free(struct store_audit *v, size_t n)
@@ -1341,6 +1347,9 @@ void store_audit_free(struct store_audit *v, size_t n)
 		free(v[i].version);
 		free(v[i].outcome);
 		free(v[i].detail);
+		free(v[i].before);
+		free(v[i].after);
+		free(v[i].reason);
 	}
 	free(v);
 }
@@ -1354,7 +1363,9 @@ int store_audit_list(struct store *st, const char *env, size_t limit,
 	snprintf(lim, sizeof lim, "%zu", limit ? limit : (size_t)1000000);
 	const char *args[] = {env, env, lim};
 	sqlite3_stmt *q = prepare(st, "SELECT * FROM (SELECT id, at, actor, action, env, version, "
-				  "outcome, detail FROM audit WHERE ? IS NULL OR env = ? "
+				  "outcome, detail, before_version, after_version, reason "
+				  "FROM audit "
+				  "WHERE ? IS NULL OR env = ? "
 				  "ORDER BY id DESC LIMIT ?) ORDER BY id", args, 3, e);
 	if (!q)
 		return EXIT_INPUT;
@@ -1381,8 +1392,11 @@ int store_audit_list(struct store *st, const char *env, size_t limit,
 		a->version = col_dup(q, 5);
 		a->outcome = col_dup(q, 6);
 		a->detail = col_dup(q, 7);
+		a->before = col_dup(q, 8);
+		a->after = col_dup(q, 9);
+		a->reason = col_dup(q, 10);
 		if (!a->at || !a->actor || !a->action || !a->env || !a->version ||
-		    !a->outcome || !a->detail) {
+		    !a->outcome || !a->detail || !a->before || !a->after || !a->reason) {
 			rc = err_set(e, EXIT_INPUT, "out of memory");
 			goto out;
 		}

@@ -306,13 +306,18 @@ int store_lock_set_plan(struct store *st, const char *env, long long plan_id,
 int store_lock_release(struct store *st, const char *env, long pid, struct err *e);
 
 /* One audit record. Nothing secret goes into it: callers write names,
- * versions and outcomes, never credentials. */
+ * versions and outcomes, never credentials. VERSION is the target; BEFORE
+ * and AFTER what the environment held before and after the action (AFTER
+ * is BEFORE again when it failed or was refused); REASON why it was done.
+ * Records from before migration 4 have "" for the last three. */
 struct store_audit {
 	long long id;
 	char *at, *actor, *action, *env, *version, *outcome, *detail;
+	char *before, *after, *reason;
 };
 
-/* Appends A (id and at ignored; env, version, detail may be NULL). */
+/* Appends A (id and at ignored; env, version, detail, before, after and
+ * reason may be NULL). */
 int store_audit_add(struct store *st, const struct store_audit *a, struct err *e);
 /* The latest LIMIT records (0: all) for ENV (NULL: every), oldest first. */
 int store_audit_list(struct store *st, const char *env, size_t limit,

@@ -856,7 +856,9 @@ class Cluster:
                 if prog is None or prog.get("reason") != "NewReplicaSetAvailable":
                     self.set_progressing(dep, "True", "NewReplicaSetAvailable",
                                          'ReplicaSet "%s" has successfully progressed.' % rsname, now)
-            elif progressed or prog is None:
+            elif progressed or prog is None or '"%s"' % rsname not in prog.get("message", ""):
+                # A new rollout (another ReplicaSet than the condition names)
+                # restarts the progress deadline, as the deployment controller does.
                 self.set_progressing(dep, "True", "ReplicaSetUpdated",
                                      'ReplicaSet "%s" is progressing.' % rsname, now)
             elif prog.get("reason") not in ("ProgressDeadlineExceeded",):

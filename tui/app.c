@@ -78,6 +78,8 @@ struct tui_app {
 	double toast_until;
 	char banner[512];        /* across every view; "" when none */
 	enum tui_role banner_role;
+	void (*banner_fn)(void *state, struct tui_app *app); /* ACT_BANNER */
+	void *banner_state;
 
 	bool quit;
 	bool dirty;
@@ -316,6 +318,13 @@ void tui_app_banner(struct tui_app *app, enum tui_role role, const char *text)
 	snprintf(app->banner, sizeof app->banner, "%s", now);
 	app->banner_role = role;
 	app->dirty = true;
+}
+
+void tui_app_banner_key(struct tui_app *app,
+			void (*fn)(void *state, struct tui_app *app), void *state)
+{
+	app->banner_fn = fn;
+	app->banner_state = state;
 }
 
 void tui_app_dialog(struct tui_app *app, const char *title, const char *text)
@@ -772,6 +781,8 @@ static bool is_app_action(enum keymap_action a)
 	case ACT_VIEW_CHECKLIST:
 	case ACT_VIEW_WHATIF:
 	case ACT_VIEW_REGISTRY:
+	case ACT_VIEW_AUDIT:
+	case ACT_BANNER:
 		return true;
 	default:
 		return false;
@@ -783,6 +794,13 @@ static void app_action(struct tui_app *app, enum keymap_action a)
 	switch (a) {
 	case ACT_QUIT:
 		tui_app_quit(app, true);
+		return;
+	case ACT_BANNER:
+		if (app->banner[0] && app->banner_fn)
+			app->banner_fn(app->banner_state, app);
+		else
+			tui_app_toast(app, ROLE_MUTED, "no banner to act on");
+		app->dirty = true;
 		return;
 	case ACT_HELP:
 		if (strcmp(app->views[app->current].ops->name, "help") == 0)

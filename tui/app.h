@@ -112,6 +112,11 @@ void tui_app_toast(struct tui_app *app, enum tui_role role, const char *fmt, ...
  * is in front, such as a firing rollback trigger. TEXT (raw) is copied. */
 void tui_app_banner(struct tui_app *app, enum tui_role role, const char *text);
 
+/* What the banner's key (ACT_BANNER) does while a banner shows: FN(STATE,
+ * APP), set by whoever set the banner; FN NULL: the key does nothing. */
+void tui_app_banner_key(struct tui_app *app,
+			void (*fn)(void *state, struct tui_app *app), void *state);
+
 /* A modal dialog showing TEXT (copied) until Enter or Esc. */
 void tui_app_dialog(struct tui_app *app, const char *title, const char *text);
 

@@ -36,11 +36,16 @@ static const struct keymap_entry table[] = {
 	 "what-if: score and explain one customer"},
 	{ACT_VIEW_REGISTRY, KEYMAP_GLOBAL, "registry", {'6'},
 	 "registry: versions, stages, aliases, promotion history"},
+	{ACT_VIEW_AUDIT, KEYMAP_GLOBAL, "audit", {'7'},
+	 "audit: every action with who, when, where, before and after, outcome, reason"},
 	{ACT_REDRAW, KEYMAP_GLOBAL, "redraw", {CTRL('l')},
 	 "redraw the screen"},
 	{ACT_CANCEL, KEYMAP_GLOBAL, "cancel", {KEY_ESC},
 	 "close a dialog, prompt or picker"},
 
+	{ACT_BANNER, KEYMAP_GLOBAL, "banner-action", {'!'},
+	 "act on the banner: with a rollback trigger firing, open the rollback plan of its "
+	 "environment (not with --read-only)"},
 	{ACT_UP, KEYMAP_LIST, "up", {KEY_UP, 'k'}, "move up"},
 	{ACT_DOWN, KEYMAP_LIST, "down", {KEY_DOWN, 'j'}, "move down"},
 	{ACT_LEFT, KEYMAP_LIST, "left", {KEY_LEFT, 'h'},
@@ -75,6 +80,12 @@ static const struct keymap_entry table[] = {
 
 	{ACT_REFRESH, KEYMAP_DEPLOYMENTS, "refresh", {'r'},
 	 "read the cluster again now (it is also re-read every few seconds)"},
+	{ACT_ROLLBACK, KEYMAP_DEPLOYMENTS, "rollback", {'R'},
+	 "roll the selected environment back to its previous version: shows the plan, "
+	 "asks (production: type its name), runs it live (not with --read-only)"},
+	{ACT_PROMOTE, KEYMAP_DEPLOYMENTS, "promote", {'P'},
+	 "promote a version to the selected environment (asks which; production: Enter "
+	 "takes staging's): plan, confirmation, live run as for R (not with --read-only)"},
 
 	{ACT_RUN_CHECKLIST, KEYMAP_CHECKLIST, "run", {'r'},
 	 "run the checklist (validate) for this version on the data file"},
@@ -101,6 +112,9 @@ static const struct keymap_entry table[] = {
 
 	{ACT_RELOAD_REGISTRY, KEYMAP_REGISTRY, "reload-registry", {'r'},
 	 "read the registry again now (it is also re-read every few seconds)"},
+
+	{ACT_RELOAD_AUDIT, KEYMAP_AUDIT, "reload-audit", {'r'},
+	 "read the audit log again now (it is also re-read every few seconds)"},
 };
 
 #define NTABLE (sizeof table / sizeof table[0])
@@ -206,6 +220,8 @@ const char *keymap_scope_name(enum keymap_scope scope)
 		return "Metrics view";
 	case KEYMAP_REGISTRY:
 		return "Registry view";
+	case KEYMAP_AUDIT:
+		return "Audit view";
 	case KEYMAP_NSCOPES:
 		break;
 	}

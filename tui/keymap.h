@@ -32,8 +32,10 @@ enum keymap_action {
 	ACT_VIEW_CHECKLIST,
 	ACT_VIEW_WHATIF,
 	ACT_VIEW_REGISTRY,
+	ACT_VIEW_AUDIT,
 	ACT_REDRAW,
 	ACT_CANCEL,
+	ACT_BANNER,
 	/* list */
 	ACT_UP,
 	ACT_DOWN,
@@ -55,6 +57,8 @@ enum keymap_action {
 	ACT_COPY_COMMAND,
 	/* deployments */
 	ACT_REFRESH,
+	ACT_ROLLBACK,
+	ACT_PROMOTE,
 	/* checklist */
 	ACT_RUN_CHECKLIST,
 	ACT_SIGN_OFF,
@@ -70,6 +74,8 @@ enum keymap_action {
 	ACT_SHOW_QUERY,
 	/* registry */
 	ACT_RELOAD_REGISTRY,
+	/* audit */
+	ACT_RELOAD_AUDIT,
 	ACT_COUNT
 };
 
@@ -82,6 +88,7 @@ enum keymap_scope {
 	KEYMAP_PAGER,
 	KEYMAP_METRICS,
 	KEYMAP_REGISTRY,
+	KEYMAP_AUDIT,
 	KEYMAP_NSCOPES
 };
 

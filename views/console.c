@@ -104,7 +104,7 @@ static const struct tui_command commands[] = {
 	 cmd_theme, false},
 	{"typical", "", "what-if: start from the typical customer", cmd_typical, false},
 	{"version", "VERSION", "what-if: score with VERSION", cmd_version, false},
-	{"view", "NAME", "show a view: overview, deployments, metrics, checklist, what-if, registry, card, help", cmd_view, false},
+	{"view", "NAME", "show a view: overview, deployments, metrics, checklist, what-if, registry, audit, card, help", cmd_view, false},
 };
 
 const struct tui_command *console_commands(size_t *n)
@@ -203,6 +203,7 @@ static void console_finish(struct console *c)
 	free(c->workspace);
 	free(c->kubeconfig);
 	free(c->cluster_note);
+	free(c->metrics_note);
 }
 
 static int add(struct tui_app *app, const struct view_ops *ops, void *state,
@@ -241,7 +242,8 @@ int console_run(const struct console_opts *o, struct err *e)
 	if ((o->data && !(c.data = strdup(o->data))) ||
 	    (o->workspace && !(c.workspace = strdup(o->workspace))) ||
 	    (o->kubeconfig && !(c.kubeconfig = strdup(o->kubeconfig))) ||
-	    (o->cluster_note && !(c.cluster_note = strdup(o->cluster_note)))) {
+	    (o->cluster_note && !(c.cluster_note = strdup(o->cluster_note))) ||
+	    (o->metrics_note && !(c.metrics_note = strdup(o->metrics_note)))) {
 		rc = err_set(e, EXIT_INPUT, "out of memory");
 		goto out;
 	}
@@ -268,6 +270,7 @@ int console_run(const struct console_opts *o, struct err *e)
 	    (rc = add(app, &checklist_view_ops, checklist_view_create(&c), e)) ||
 	    (rc = add(app, &whatif_view_ops, c.whatif, e)) ||
 	    (rc = add(app, &registry_view_ops, c.registry, e)) ||
+	    (rc = add(app, &audit_view_ops, audit_view_create(&c), e)) ||
 	    (rc = add(app, &card_view_ops, c.card, e)) ||
 	    (rc = add(app, &help_view_ops, help_view_create(), e)))
 		goto out;

@@ -15,6 +15,10 @@
  * whatever still runs, so a hung API server never holds a key or the exit.
  * Text from the server is drawn through the widgets, which sanitise it
  * (core/sanitize).
+ *
+ * P and R promote and roll back the focused environment through the plan
+ * runner (views/plan.h), whose panel takes the view's area while a plan is
+ * built, confirmed, run and (until Esc) after it finished.
  */
 #include <stdatomic.h>
 #include <stdio.h>
@@ -25,6 +29,7 @@
 #include "envs.h"
 #include "kube.h"
 #include "kubeconfig.h"
+#include "plan.h"
 #include "views.h"
 #include "widgets.h"
 
@@ -90,6 +95,8 @@ struct deployments {
 	size_t nenvs;
 	size_t focus;
 	bool stopping;
+	struct plan_runner plan;  /* P and R: the plan panel (views/plan.h) */
+	bool read_only;           /* P and R are refused, and not offered */
 };
 
 /* --- snapshots ---------------------------------------------------------- */
@@ -300,7 +307,10 @@ static bool dv_tick(void *state, struct tui_app *app)
 static void dv_on_snapshot(void *state, struct tui_app *app, struct worker_job *j)
 {
 	struct deployments *v = state;
-	(void)app;
+	if (j->kind >= PLAN_KIND_BASE) {
+		plan_runner_on_snapshot(&v->plan, app, j);
+		return;
+	}
 	if (j->kind < 0 || (size_t)j->kind >= v->nenvs)
 		return;
 	struct env_slot *s = &v->slots[j->kind];
@@ -523,9 +533,10 @@ static void draw_env(struct deployments *v, struct env_slot *slot, struct tui_re
 	char title[256], age[48];
 	if (s) {
 		human_age((long)difftime(time(NULL), s->read_at), age, sizeof age);
-		snprintf(title, sizeof title, "%s (%s) - %s - read %s ago%s", slot->env->name,
+		snprintf(title, sizeof title, "%s (%s) - %s - read %s ago%s%s", slot->env->name,
 			 slot->env->namespace, health_names[s->health], age,
-			 slot->busy && time(NULL) - slot->started >= 2 ? ", reading..." : "");
+			 slot->busy && time(NULL) - slot->started >= 2 ? ", reading..." : "",
+			 focused && !v->read_only ? " - P promote, R rollback" : "");
 	} else {
 		snprintf(title, sizeof title, "%s (%s)", slot->env->name, slot->env->namespace);
 	}
@@ -644,9 +655,13 @@ static void draw_data(struct deployments *v, struct env_slot *slot,
 static void dv_draw(void *state, struct tui_app *app, struct tui_rect area)
 {
 	struct deployments *v = state;
-	(void)app;
+	v->read_only = tui_app_read_only(app);
 	if (v->nenvs == 0)
 		return;
+	if (plan_runner_active(&v->plan)) {
+		plan_runner_draw(&v->plan, area);
+		return;
+	}
 	int each = area.h / (int)v->nenvs;
 	for (size_t i = 0; i < v->nenvs; i++) {
 		int h = i + 1 == v->nenvs ? area.h - each * (int)i : each;
@@ -659,7 +674,19 @@ static enum tui_result dv_key(void *state, struct tui_app *app, enum keymap_acti
 {
 	struct deployments *v = state;
 	struct env_slot *s = &v->slots[v->focus];
+	if (plan_runner_active(&v->plan)) {
+		if (a == ACT_CANCEL && plan_runner_close(&v->plan))
+			return TUI_REDRAW;
+		return a == ACT_ROLLBACK || a == ACT_PROMOTE || a == ACT_CANCEL ? TUI_HANDLED
+											 : TUI_IGNORED;
+	}
 	switch (a) {
+	case ACT_ROLLBACK:
+		plan_runner_rollback(&v->plan, app, s->env);
+		return TUI_REDRAW;
+	case ACT_PROMOTE:
+		plan_runner_promote(&v->plan, app, s->env);
+		return TUI_REDRAW;
 	case ACT_NEXT_PANEL:
 		v->focus = (v->focus + 1) % v->nenvs;
 		return TUI_REDRAW;
@@ -698,6 +725,7 @@ static void dv_destroy(void *state)
 			snapshot_free(v->slots[i].good);
 		snapshot_free(v->slots[i].snap);
 	}
+	plan_runner_finish(&v->plan);
 	free(v);
 }
 
@@ -707,6 +735,7 @@ void *deployments_view_create(struct console *c)
 	if (!v)
 		return NULL;
 	v->console = c;
+	plan_runner_init(&v->plan, v, c->kubeconfig);
 	size_t n;
 	const struct envs_env *envs = envs_defaults(&n);
 	for (size_t i = 0; i < n && i < MAX_ENVS; i++) {
@@ -715,6 +744,21 @@ void *deployments_view_create(struct console *c)
 	}
 	v->nenvs = n < MAX_ENVS ? n : MAX_ENVS;
 	return v;
+}
+
+void deployments_view_rollback(void *state, struct tui_app *app, const char *name)
+{
+	struct deployments *v = state;
+	for (size_t i = 0; i < v->nenvs; i++) {
+		if (strcmp(v->slots[i].env->name, name) != 0)
+			continue;
+		tui_app_show_view(app, "deployments");
+		if (!plan_runner_active(&v->plan))
+			v->focus = i;
+		plan_runner_rollback(&v->plan, app, v->slots[i].env);
+		return;
+	}
+	tui_app_toast(app, ROLE_WARN, "no environment named %s to roll back", name);
 }
 
 size_t deployments_env_count(void *state)

@@ -86,6 +86,7 @@ struct metrics_view {
 	size_t focus;             /* environment */
 	size_t selected;          /* metric */
 	char banner[512];
+	char firing_env[64];  /* the first environment firing, for the banner key */
 };
 
 /* --- snapshots ---------------------------------------------------------- */
@@ -377,10 +378,12 @@ static void fmt_clock(double t, char *buf, size_t size)
  * An environment Prometheus no longer answers for keeps its last known
  * firing triggers in the banner, said to be last known: monitoring going
  * down is no reason to stop showing an alarm. */
-static void banner_text(const struct metrics_snapshot *s, char *buf, size_t n)
+static void banner_text(const struct metrics_snapshot *s, bool read_only, char *buf,
+			size_t n, char *env, size_t env_size)
 {
 	size_t used = 0, count = 0;
 	buf[0] = '\0';
+	env[0] = '\0';
 	for (size_t k = 0; k < s->nenvs; k++) {
 		const struct env_snap *es = &s->env[k];
 		if (es->error && !es->stale_at)
@@ -400,12 +403,23 @@ static void banner_text(const struct metrics_snapshot *s, char *buf, size_t n)
 					 es->error ? " - last known, Prometheus not answering" : "");
 			if (w < 0)
 				break;
+			if (!count)
+				snprintf(env, env_size, "%s", es->name);
 			used += (size_t)w;
 			count++;
 		}
 	}
 	if (count && used + 1 < n)
-		snprintf(buf + used, n - used, "  [3: metrics view]");
+		snprintf(buf + used, n - used, "  [3: metrics view%s]",
+			 read_only ? "" : ", !: rollback plan");
+}
+
+/* The banner's key: the rollback plan of the (first) firing environment. */
+static void on_banner_key(void *state, struct tui_app *app)
+{
+	struct metrics_view *v = state;
+	if (v->console->deployments)
+		deployments_view_rollback(v->console->deployments, app, v->firing_env);
 }
 
 static void mv_on_snapshot(void *state, struct tui_app *app, struct worker_job *j)
@@ -456,8 +470,10 @@ static void mv_on_snapshot(void *state, struct tui_app *app, struct worker_job *
 		v->focus = 0;
 	if (v->selected >= s->ndefs)
 		v->selected = 0;
-	banner_text(s, v->banner, sizeof v->banner);
+	banner_text(s, tui_app_read_only(app), v->banner, sizeof v->banner, v->firing_env,
+		    sizeof v->firing_env);
 	tui_app_banner(app, ROLE_CRIT, v->banner);
+	tui_app_banner_key(app, v->firing_env[0] ? on_banner_key : NULL, v);
 }
 
 static void mv_show(void *state, struct tui_app *app)
@@ -708,6 +724,9 @@ static void mv_draw(void *state, struct tui_app *app, struct tui_rect area)
 		widget_text(in.y + 1, in.x + 1, in.w - 2, ROLE_MUTED,
 			    "set PROMETHEUS_URL, or \"prometheus\" per environment in the triggers "
 			    "file - see churnops(1) CONFIGURATION");
+		if (v->console->metrics_note)
+			widget_text(in.y + 3, in.x + 1, in.w - 2, ROLE_WARN,
+				    v->console->metrics_note);
 		return;
 	}
 	if (s->nenvs == 0)

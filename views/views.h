@@ -29,6 +29,7 @@ struct console {
 	void *whatif;       /* the what-if view's state, for palette commands */
 	char *kubeconfig;   /* --kubeconfig, or NULL: KUBECONFIG, ~/.kube/config */
 	char *cluster_note; /* why there is no cluster (the demo's sandbox), or NULL */
+	char *metrics_note; /* why there is no Prometheus (the demo's), or NULL */
 	void *deployments;  /* the deployments view's state, for the overview */
 	void *card;         /* the model card pager's state, for the checklist */
 	void *registry;     /* the registry view's state, for the overview */
@@ -44,6 +45,7 @@ struct console_opts {
 	const char *view;        /* start view name */
 	const char *kubeconfig;  /* --kubeconfig; NULL: KUBECONFIG, ~/.kube/config */
 	const char *cluster_note; /* set: no cluster, and this says why */
+	const char *metrics_note; /* set: no Prometheus, and this says why */
 	bool read_only;
 };
 
@@ -63,6 +65,7 @@ extern const struct view_ops card_view_ops;
 extern const struct view_ops help_view_ops;
 extern const struct view_ops registry_view_ops;
 extern const struct view_ops metrics_view_ops;
+extern const struct view_ops audit_view_ops;
 
 /* View states: created here, destroyed by the app through ops->destroy. */
 void *overview_view_create(struct console *c);
@@ -72,6 +75,7 @@ void *checklist_view_create(struct console *c);
 void *card_view_create(struct console *c);
 void *registry_view_create(struct console *c);
 void *metrics_view_create(struct console *c);
+void *audit_view_create(struct console *c);
 
 /* For the overview's backends panel: what the registry view last read
  * ("registry: production 1.2.0, staging 1.3.0, last-known-good 1.1.0 ...")
@@ -96,6 +100,9 @@ void card_view_open(void *state, struct tui_app *app, const char *dir, const cha
  * ("staging: ok - churn-prediction rev 3 1.2.0, 3/3 ready (2s ago)"), with
  * the role to draw it in. */
 size_t deployments_env_count(void *state);
+/* Brings up the rollback plan of environment NAME in the deployments view
+ * whose state is STATE (as R there does) and shows that view. */
+void deployments_view_rollback(void *state, struct tui_app *app, const char *name);
 enum tui_role deployments_env_health(void *state, size_t i, char *buf, size_t n);
 void *help_view_create(void);
 

@@ -20,6 +20,7 @@ import subprocess
 import sys
 import time
 import unittest
+import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 import harness  # noqa: E402
@@ -199,8 +200,13 @@ class StartAndViews(ConsoleTest):
         self.assertIn("model: churn 1.2.0", s)
         for v in ("1.0.0", "1.1.0", "1.2.0"):
             self.assertRegex(s, r"%s\s+0\.\d{4}\s+0\.\d{4}" % re.escape(v))
-        for panel in ("registry", "metrics"):
-            self.assertIn("%s: not configured - see churnops(1) CONFIGURATION" % panel, s)
+        # The demo registers its versions as the sandbox runs them.
+        s = self.pane.wait_for(r"registry: production 1\.1\.0, staging 1\.2\.0")
+        # And starts Prometheus, when it is installed, scraping its sandbox.
+        if os.access("/usr/bin/prometheus", os.X_OK) or shutil.which("prometheus"):
+            self.assertRegex(s, r"metrics: (PROMETHEUS_URL is set|staging )")
+        else:
+            self.assertIn("metrics: not configured - see churnops(1) CONFIGURATION", s)
         # The demo's sandbox cluster (tests/tui/deployments_view_test.py).
         self.assertRegex(s, r"cluster staging: (reading|ok)")
         self.assertNotIn("READ-ONLY", s)
@@ -476,6 +482,40 @@ class ConfiguredTheme(ConsoleTest):
         self.pane.wait_for(r"model versions \(local, 1\) - read")
         self.assertIn("48;5;24", self.pane.screen(escapes=True))
         self.quit()
+
+
+class DemoPrometheus(ConsoleTest):
+    """The demo starts Prometheus when it is installed and says how to
+    install it when it is not ($CHURNOPS_PROMETHEUS empty: none)."""
+
+    def test_without_prometheus_the_metrics_view_says_how_to_install(self):
+        self.pane.close()
+        self.pane = Pane(self.cols, self.rows, self.term, {"CHURNOPS_PROMETHEUS": ""})
+        self.start_demo()
+        self.pane.keys("3")
+        self.pane.wait_for(r"Prometheus is not installed: 'apt-get install prometheus'")
+        self.quit()
+
+    @unittest.skipUnless(os.access("/usr/bin/prometheus", os.X_OK) or shutil.which("prometheus"),
+                         "prometheus is not installed")
+    def test_with_prometheus_the_metrics_view_reads_it(self):
+        self.start_demo()
+        self.pane.keys("3")
+        s = self.pane.wait_for(r"policy \w+ - http://127\.0\.0\.1:\d+ - range")
+        url = re.search(r"http://127\.0\.0\.1:\d+", s).group(0)
+        tsdb = os.path.join(WORKSPACE, "prometheus", "tsdb")
+        self.assertTrue(os.path.isdir(tsdb), tsdb)
+        self.quit()
+        # Stopped with the console.
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                urllib.request.urlopen(url + "/-/ready", timeout=1).close()
+            except OSError:
+                break
+            time.sleep(0.2)
+        else:
+            self.fail("the demo's Prometheus still answers at " + url)
 
 
 class EightColours(ConsoleTest):

@@ -309,6 +309,18 @@ class MetricsView(ViewTest):
             self.pane.keys(key)
             s = self.pane.wait_for(what)
             self.assertIn("TRIGGER FIRING  staging: p95 latency", s.splitlines()[1])
+        # The banner's key opens staging's rollback plan in the deployments
+        # view (built, then confirmed or cancelled there).
+        self.pane.keys("!")
+        s = self.pane.wait_for(r"roll back staging\? Enter or y runs it|rollback of staging: ",
+                               timeout=BOUND)
+        self.assertRegex(s, r"\d deployments")
+        if "roll back staging?" in s:
+            self.assertRegex(s, r"rollback staging \(mlops-staging\)")
+            self.pane.keys("Escape")
+            self.pane.wait_for(r"cancelled: nothing changed")
+            self.pane.keys("Escape")
+            self.pane.wait_for(r"rollback plan", gone=True)
         self.pane.keys("3")
         SIM.reset()
         self.pane.wait_for(r"TRIGGER FIRING", gone=True, timeout=BOUND)

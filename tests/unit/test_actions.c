@@ -378,6 +378,7 @@ static void audit_log(void **state)
 	struct store_audit a = {
 		.actor = "ana", .action = "promote (rolling)", .env = "production",
 		.version = "1.2.0", .outcome = "succeeded", .detail = "plan 1: 1.1.0 -> 1.2.0",
+		.before = "1.1.0", .after = "1.2.0", .reason = "fixes churn on annual plans",
 	};
 	assert_int_equal(store_audit_add(f->st, &a, &e), 0);
 	a.env = "staging";
@@ -394,6 +395,9 @@ static void audit_log(void **state)
 	assert_string_equal(v[0].outcome, "succeeded");
 	assert_string_equal(v[2].env, "");
 	assert_true(v[0].at[0] != '\0');
+	assert_string_equal(v[0].before, "1.1.0");
+	assert_string_equal(v[0].after, "1.2.0");
+	assert_string_equal(v[0].reason, "fixes churn on annual plans");
 	store_audit_free(v, n);
 	assert_int_equal(store_audit_list(f->st, "staging", 0, &v, &n, &e), 0);
 	assert_int_equal(n, 1);
@@ -403,7 +407,7 @@ static void audit_log(void **state)
 	assert_int_equal(n, 2);
 	assert_string_equal(v[0].env, "staging"); /* the latest two, oldest first */
 	store_audit_free(v, n);
-	assert_int_equal(store_schema_version(f->st), 3);
+	assert_int_equal(store_schema_version(f->st), 4);
 }
 
 int main(void)

@@ -97,6 +97,9 @@ static void test_lookup_by_scope(void **state)
 	assert_int_equal(keymap_lookup(KEYMAP_METRICS, 'r'), ACT_RELOAD_METRICS);
 	assert_int_equal(keymap_lookup(KEYMAP_REGISTRY, 'r'), ACT_RELOAD_REGISTRY);
 	assert_int_equal(keymap_lookup(KEYMAP_REGISTRY, 'j'), ACT_DOWN);
+	assert_int_equal(keymap_lookup(KEYMAP_LIST, '7'), ACT_VIEW_AUDIT);
+	assert_int_equal(keymap_lookup(KEYMAP_AUDIT, 'r'), ACT_RELOAD_AUDIT);
+	assert_int_equal(keymap_lookup(KEYMAP_AUDIT, '/'), ACT_FILTER);
 	assert_int_equal(keymap_lookup(KEYMAP_LIST, 'x'), ACT_NONE);
 }
 
