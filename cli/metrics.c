@@ -228,36 +228,6 @@ static int setup(const char *cmd, const struct args *a, struct ctx *x, struct er
 	return x->pc ? 0 : (e->code ? e->code : EXIT_BACKEND);
 }
 
-/* A value in its unit: seconds as milliseconds, ratios as percentages. */
-static void fmt_value(const struct trigger_def *d, bool has, double v, char *buf,
-		      size_t size)
-{
-	if (!has)
-		snprintf(buf, size, "no data");
-	else if (!isfinite(v))
-		snprintf(buf, size, "%s", isnan(v) ? "NaN" : v > 0 ? "+Inf" : "-Inf");
-	else if (strcmp(d->unit, "s") == 0)
-		snprintf(buf, size, "%.1f ms", v * 1000);
-	else if (strcmp(d->unit, "ratio") == 0)
-		snprintf(buf, size, "%.2f %%", v * 100);
-	else if (strcmp(d->unit, "req/s") == 0)
-		snprintf(buf, size, "%.1f req/s", v);
-	else
-		snprintf(buf, size, "%.3f", v);
-}
-
-static void fmt_condition(const struct trigger_def *d, char *buf, size_t size)
-{
-	if (!d->has_trigger) {
-		snprintf(buf, size, "-");
-		return;
-	}
-	char th[48], dur[32];
-	fmt_value(d, true, d->threshold, th, sizeof th);
-	prom_format_duration(d->for_s, dur, sizeof dur);
-	snprintf(buf, size, "%s %s for %s", triggers_op_symbol(d->op), th, dur);
-}
-
 static void fmt_clock(double t, char *buf, size_t size)
 {
 	if (t <= 0) {
@@ -365,9 +335,9 @@ static int compare_canary(struct ctx *x, const struct args *a, double now, cJSON
 		cJSON_AddStringToObject(c, "verdict", triggers_canary_verdict_name(cr.verdict));
 		if (!a->json) {
 			char st[48], ca[48], mg[48];
-			fmt_value(d, cr.has_stable, cr.stable, st, sizeof st);
-			fmt_value(d, cr.has_canary, cr.canary, ca, sizeof ca);
-			fmt_value(d, true, cr.margin, mg, sizeof mg);
+			triggers_format_value(d, cr.has_stable, cr.stable, st, sizeof st);
+			triggers_format_value(d, cr.has_canary, cr.canary, ca, sizeof ca);
+			triggers_format_value(d, true, cr.margin, mg, sizeof mg);
 			put_clean(d->title, 14);
 			printf(" %-14s %-14s %-14s %s\n", st, ca, mg,
 			       triggers_canary_verdict_name(cr.verdict));
@@ -445,8 +415,8 @@ static int run_metrics(int argc, char **argv)
 		cJSON_AddNumberToObject(m, "query_ms", ms);
 		cJSON_AddItemToArray(list, m);
 		char val[48], cond[96];
-		fmt_value(d, has, v, val, sizeof val);
-		fmt_condition(d, cond, sizeof cond);
+		triggers_format_value(d, has, v, val, sizeof val);
+		triggers_format_condition(d, "-", cond, sizeof cond);
 		if (!a.json) {
 			put_clean(d->title, 14);
 			printf(" %-14s %-22s", val, cond);
@@ -480,8 +450,8 @@ static int run_metrics(int argc, char **argv)
 			cJSON_AddNumberToObject(m, "range_query_ms", rr.elapsed_ms);
 			if (!a.json) {
 				char l[48], h[48];
-				fmt_value(d, lo <= hi, lo, l, sizeof l);
-				fmt_value(d, lo <= hi, hi, h, sizeof h);
+				triggers_format_value(d, lo <= hi, lo, l, sizeof l);
+				triggers_format_value(d, lo <= hi, hi, h, sizeof h);
 				printf("  %s .. %s", l, h);
 				if (tty && s && lo <= hi) {
 					printf("  ");
@@ -564,8 +534,8 @@ static void print_states(const struct ctx *x, const struct trigger_status *st)
 		if (!d->has_trigger)
 			continue;
 		char val[48], cond[96], since[16], active[16];
-		fmt_value(d, st[i].has_value, st[i].value, val, sizeof val);
-		fmt_condition(d, cond, sizeof cond);
+		triggers_format_value(d, st[i].has_value, st[i].value, val, sizeof val);
+		triggers_format_condition(d, "-", cond, sizeof cond);
 		fmt_clock(st[i].since, since, sizeof since);
 		fmt_clock(st[i].active_at, active, sizeof active);
 		put_clean(d->title, 14);

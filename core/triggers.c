@@ -913,3 +913,33 @@ int triggers_canary_compare(struct prom_client *pc, const struct trigger_config 
 	free(canary_name);
 	return rc;
 }
+
+void triggers_format_value(const struct trigger_def *d, bool has, double v, char *buf,
+			   size_t size)
+{
+	if (!has)
+		snprintf(buf, size, "no data");
+	else if (!isfinite(v))
+		snprintf(buf, size, "%s", isnan(v) ? "NaN" : v > 0 ? "+Inf" : "-Inf");
+	else if (strcmp(d->unit, "s") == 0)
+		snprintf(buf, size, "%.1f ms", v * 1000);
+	else if (strcmp(d->unit, "ratio") == 0)
+		snprintf(buf, size, "%.2f %%", v * 100);
+	else if (strcmp(d->unit, "req/s") == 0)
+		snprintf(buf, size, "%.1f req/s", v);
+	else
+		snprintf(buf, size, "%.3f", v);
+}
+
+void triggers_format_condition(const struct trigger_def *d, const char *none, char *buf,
+			       size_t size)
+{
+	if (!d->has_trigger) {
+		snprintf(buf, size, "%s", none);
+		return;
+	}
+	char th[48], dur[32];
+	triggers_format_value(d, true, d->threshold, th, sizeof th);
+	prom_format_duration(d->for_s, dur, sizeof dur);
+	snprintf(buf, size, "%s %s for %s", triggers_op_symbol(d->op), th, dur);
+}

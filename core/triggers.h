@@ -127,6 +127,16 @@ const char *triggers_policy_name(enum trigger_policy p);
 bool triggers_policy_parse(const char *s, enum trigger_policy *out);
 const char *triggers_op_symbol(enum trigger_op op);
 
+/* D's value V in its unit into BUF: seconds as milliseconds, ratios as
+ * percentages, "no data" when !HAS, NaN and infinities named. */
+void triggers_format_value(const struct trigger_def *d, bool has, double v, char *buf,
+			   size_t size);
+
+/* D's trigger condition ("< 0.80 for 10m") into BUF, or NONE when D has
+ * no trigger. */
+void triggers_format_condition(const struct trigger_def *d, const char *none, char *buf,
+			       size_t size);
+
 /* Where one trigger stands. Times are seconds since the epoch; 0 when not
  * applicable. */
 struct trigger_status {

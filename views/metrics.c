@@ -334,34 +334,6 @@ static void start_read(struct metrics_view *v, struct tui_app *app)
 	v->started = time(NULL);
 }
 
-static void fmt_value(const struct trigger_def *d, bool has, double v, char *buf, size_t size)
-{
-	if (!has)
-		snprintf(buf, size, "no data");
-	else if (!isfinite(v))
-		snprintf(buf, size, "%s", isnan(v) ? "NaN" : v > 0 ? "+Inf" : "-Inf");
-	else if (strcmp(d->unit, "s") == 0)
-		snprintf(buf, size, "%.1f ms", v * 1000);
-	else if (strcmp(d->unit, "ratio") == 0)
-		snprintf(buf, size, "%.2f %%", v * 100);
-	else if (strcmp(d->unit, "req/s") == 0)
-		snprintf(buf, size, "%.1f req/s", v);
-	else
-		snprintf(buf, size, "%.3f", v);
-}
-
-static void fmt_condition(const struct trigger_def *d, char *buf, size_t size)
-{
-	if (!d->has_trigger) {
-		snprintf(buf, size, "no trigger");
-		return;
-	}
-	char th[48], dur[32];
-	fmt_value(d, true, d->threshold, th, sizeof th);
-	prom_format_duration(d->for_s, dur, sizeof dur);
-	snprintf(buf, size, "%s %s for %s", triggers_op_symbol(d->op), th, dur);
-}
-
 static void fmt_clock(double t, char *buf, size_t size)
 {
 	if (t <= 0) {
@@ -394,8 +366,8 @@ static void banner_text(const struct metrics_snapshot *s, bool read_only, char *
 			if (!d->has_trigger || !m->has_status || m->st.state != TRIGGER_FIRING)
 				continue;
 			char val[48], cond[96], since[16];
-			fmt_value(d, m->st.has_value, m->st.value, val, sizeof val);
-			fmt_condition(d, cond, sizeof cond);
+			triggers_format_value(d, m->st.has_value, m->st.value, val, sizeof val);
+			triggers_format_condition(d, "no trigger", cond, sizeof cond);
 			fmt_clock(m->st.fired_at, since, sizeof since);
 			int w = snprintf(buf + used, n - used, "%s%s: %s %s %s, firing since %s "
 					 "(policy %s)%s", count ? "; " : "TRIGGER FIRING  ", es->name,
@@ -551,9 +523,9 @@ static void draw_chart(const struct trigger_def *d, const struct metric_snap *m,
 	/* Axis labels on the left: the top and bottom of the scale. */
 	int lw = 12;
 	char lab[48];
-	fmt_value(d, true, hi, lab, sizeof lab);
+	triggers_format_value(d, true, hi, lab, sizeof lab);
 	widget_text_right(r.y, r.x, lw - 1, ROLE_MUTED, lab);
-	fmt_value(d, true, lo, lab, sizeof lab);
+	triggers_format_value(d, true, lo, lab, sizeof lab);
 	widget_text_right(r.y + r.h - 1, r.x, lw - 1, ROLE_MUTED, lab);
 	int cw = r.w - lw, ch = r.h;
 	bool uni = widget_unicode();
@@ -673,8 +645,8 @@ static void draw_env(struct metrics_view *v, size_t k, struct tui_rect box)
 		const struct trigger_def *d = &s->cfg.defs[i];
 		const struct metric_snap *m = &es->m[i];
 		char val[48], cond[96], since[16], line[512];
-		fmt_value(d, m->has_status && m->st.has_value, m->st.value, val, sizeof val);
-		fmt_condition(d, cond, sizeof cond);
+		triggers_format_value(d, m->has_status && m->st.has_value, m->st.value, val, sizeof val);
+		triggers_format_condition(d, "no trigger", cond, sizeof cond);
 		bool sel = v->focus == k && v->selected == i;
 		int used = widget_printf(y, x, w, sel ? ROLE_SELECTED : ROLE_TITLE, "%s%-13s",
 					 sel ? ">" : " ", d->title);
@@ -788,7 +760,7 @@ static enum tui_result mv_key(void *state, struct tui_app *app, enum keymap_acti
 		const struct trigger_def *d = &s->cfg.defs[v->selected];
 		const struct metric_snap *m = &s->env[v->focus].m[v->selected];
 		char cond[96], title[160], *text = NULL;
-		fmt_condition(d, cond, sizeof cond);
+		triggers_format_condition(d, "no trigger", cond, sizeof cond);
 		snprintf(title, sizeof title, "%s - %s", s->env[v->focus].name, d->title);
 		if (asprintf(&text, "%s\n\ntrigger: %s\nPrometheus: %s", m->query ? m->query : d->query,
 			     cond, s->env[v->focus].url ? s->env[v->focus].url : "-") >= 0) {
