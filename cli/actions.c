@@ -166,17 +166,6 @@ static bool read_only_env(void)
 	return v && strcmp(v, "0") != 0 && strcmp(v, "false") != 0;
 }
 
-static bool takes_value(const struct cli_command *cmd, const char *arg)
-{
-	const char *a = arg + 2;
-	if (strchr(a, '='))
-		return false;
-	for (const struct cli_option *o = cmd->options; o->name; o++)
-		if (strcmp(o->name, a) == 0)
-			return o->arg != NULL;
-	return false;
-}
-
 /* Options from the table; up to two positional words (actions' verb and
  * ID). Returns 0, 1 after --help, or -1 after a usage error. */
 static int parse(const struct cli_command *cmd, int argc, char **argv, struct opts *o)
@@ -186,20 +175,13 @@ static int parse(const struct cli_command *cmd, int argc, char **argv, struct op
 	char **rest = calloc((size_t)argc + 1, sizeof *rest);
 	if (!rest)
 		return -1;
-	int nrest = 0, rc = 0;
-	rest[nrest++] = argv[0];
-	for (int i = 1; i < argc; i++) {
-		if (strncmp(argv[i], "--", 2) == 0 && argv[i][2]) {
-			rest[nrest++] = argv[i];
-			if (takes_value(cmd, argv[i]) && i + 1 < argc)
-				rest[nrest++] = argv[++i];
-		} else if (o->npos < 2 && cmd->run == run_actions) {
-			o->pos[o->npos++] = argv[i];
-		} else {
-			cli_usage_error(cmd->name, "unexpected argument '%s'", argv[i]);
-			rc = -1;
-			goto out;
-		}
+	int nrest, rc = 0;
+	int extra = cli_split_args(cmd, argc, argv, 1, rest, &nrest, o->pos,
+				   cmd->run == run_actions ? 2 : 0, &o->npos);
+	if (extra) {
+		cli_usage_error(cmd->name, "unexpected argument '%s'", argv[extra]);
+		rc = -1;
+		goto out;
 	}
 	struct cli_parser p;
 	cli_parser_init(&p, cmd, nrest, rest);

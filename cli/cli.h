@@ -46,6 +46,15 @@ int cli_next(struct cli_parser *p, const char **name, const char **value);
 
 void cli_usage(const struct cli_command *cmd, bool to_stdout);
 
+/* For commands that take positional words as well as options: copies
+ * ARGV[0] and the options of ARGV[FIRST..] (each with its value, per CMD's
+ * table) into REST, which has room for ARGC pointers, for cli_parser_init(),
+ * and up to MAXPOS positional words into POS. Returns 0, or the index in
+ * ARGV of the first positional word beyond MAXPOS, which the caller
+ * refuses in its own words. */
+int cli_split_args(const struct cli_command *cmd, int argc, char **argv, int first,
+		   char **rest, int *nrest, const char **pos, int maxpos, int *npos);
+
 /* Number arguments: print "churnops CMD: --NAME: ..." and return false on a
  * value that is not a number in [MIN, MAX]. */
 bool cli_int(const char *cmd, const char *name, const char *value, long min,

@@ -37,6 +37,37 @@ void cli_usage(const struct cli_command *cmd, bool to_stdout)
 	fprintf(f, "  %-24s %s\n", "--help", "show this help");
 }
 
+/* Whether the option ARG ("--name", not "--name=value") takes a value. */
+static bool takes_value(const struct cli_command *cmd, const char *arg)
+{
+	const char *a = arg + 2;
+	if (strchr(a, '='))
+		return false;
+	for (const struct cli_option *o = cmd->options; o->name; o++)
+		if (strcmp(o->name, a) == 0)
+			return o->arg != NULL;
+	return false;
+}
+
+int cli_split_args(const struct cli_command *cmd, int argc, char **argv, int first,
+		   char **rest, int *nrest, const char **pos, int maxpos, int *npos)
+{
+	*nrest = 0;
+	rest[(*nrest)++] = argv[0];
+	for (int i = first; i < argc; i++) {
+		if (strncmp(argv[i], "--", 2) == 0 && argv[i][2]) {
+			rest[(*nrest)++] = argv[i];
+			if (takes_value(cmd, argv[i]) && i + 1 < argc)
+				rest[(*nrest)++] = argv[++i];
+		} else if (*npos < maxpos) {
+			pos[(*npos)++] = argv[i];
+		} else {
+			return i;
+		}
+	}
+	return 0;
+}
+
 int cli_usage_error(const char *cmd, const char *fmt, ...)
 {
 	va_list ap;

@@ -93,17 +93,6 @@ struct opts {
 	int npos;
 };
 
-static bool takes_value(const struct cli_command *cmd, const char *arg)
-{
-	const char *a = arg + 2;
-	if (strchr(a, '='))
-		return false;
-	for (const struct cli_option *o = cmd->options; o->name; o++)
-		if (strcmp(o->name, a) == 0)
-			return o->arg != NULL;
-	return false;
-}
-
 /* Splits ARGV (after the command name and, for registry, the verb) into
  * positional words and options, parsing the options with the command's
  * table. Returns -1 after a usage error, 2 after --help, else 0. */
@@ -113,20 +102,13 @@ static int parse(const struct cli_command *cmd, int argc, char **argv, int first
 	char **rest = calloc((size_t)argc + 1, sizeof *rest);
 	if (!rest)
 		return -1;
-	int nrest = 0, rc = 0;
-	rest[nrest++] = argv[0];
-	for (int i = first; i < argc; i++) {
-		if (strncmp(argv[i], "--", 2) == 0 && argv[i][2]) {
-			rest[nrest++] = argv[i];
-			if (takes_value(cmd, argv[i]) && i + 1 < argc)
-				rest[nrest++] = argv[++i];
-		} else if (o->npos < (int)(sizeof o->pos / sizeof o->pos[0])) {
-			o->pos[o->npos++] = argv[i];
-		} else {
-			cli_usage_error(cmd->name, "too many arguments ('%s')", argv[i]);
-			rc = -1;
-			goto out;
-		}
+	int nrest, rc = 0;
+	int extra = cli_split_args(cmd, argc, argv, first, rest, &nrest, o->pos,
+				   (int)(sizeof o->pos / sizeof o->pos[0]), &o->npos);
+	if (extra) {
+		cli_usage_error(cmd->name, "too many arguments ('%s')", argv[extra]);
+		rc = -1;
+		goto out;
 	}
 	struct cli_parser p;
 	cli_parser_init(&p, cmd, nrest, rest);
