@@ -15,6 +15,18 @@
 #define DEFAULT_CONNECT_MS 10000L
 #define DEFAULT_TIMEOUT_MS 30000L
 #define DEFAULT_MAX_RESPONSE ((size_t)16 << 20)
+/* A request that moves fewer than LOW_SPEED_BYTES a second for a third of
+ * its timeout (LOW_SPEED_MIN_S at least) has stalled and is given up: a
+ * hung or trickling server fails in seconds instead of holding a command for
+ * its whole timeout, while a caller who allows a slow server a long timeout
+ * allows it a long pause too. Streams (watches) are idle by nature: they
+ * have their total timeout, and must only begin their answer within
+ * LOW_SPEED_MIN_S. */
+#define LOW_SPEED_BYTES 64L
+#define LOW_SPEED_MIN_S 10L
+/* Credentials shorter than this are not scrubbed from answers: they would
+ * match ordinary text. */
+#define SCRUB_MIN 6
 /* An error body is kept to this size even when streaming. */
 #define ERROR_BODY_MAX ((size_t)64 << 10)
 
@@ -171,19 +183,6 @@ void http_client_set_cancel(struct http_client *c, const atomic_bool *cancel)
 	c->cancel = cancel;
 }
 
-/* libcurl calls this about once a second, and on every read: nonzero aborts
- * the transfer. */
-static int on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow,
-		       curl_off_t ultotal, curl_off_t ulnow)
-{
-	(void)dltotal;
-	(void)dlnow;
-	(void)ultotal;
-	(void)ulnow;
-	const atomic_bool *cancel = arg;
-	return atomic_load(cancel) ? 1 : 0;
-}
-
 int http_client_set_bearer(struct http_client *c, const char *token,
 			   struct err *e)
 {
@@ -210,6 +209,7 @@ struct transfer {
 	struct http_client *c;
 	struct http_response *r;
 	size_t cap;
+	size_t alloc; /* bytes allocated for r->body */
 	bool too_large;
 	/* streaming */
 	http_data_fn on_data;
@@ -217,22 +217,69 @@ struct transfer {
 	struct err *e;
 	bool aborted;
 	long status; /* known once the first body byte arrives */
+	double started;
+	bool answering; /* the status line has come */
+	bool stalled;   /* a stream had no answer in time */
 };
+
+static double mono_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* libcurl calls this about once a second, and on every read: nonzero aborts
+ * the transfer. It stops a request when the cancel flag (if any) is set,
+ * and a stream whose answer has not begun within LOW_SPEED_MIN_S: a watch
+ * may be idle for minutes once it runs, but its status line comes at once
+ * from a server that is there. */
+static int on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow,
+		       curl_off_t ultotal, curl_off_t ulnow)
+{
+	(void)dltotal;
+	(void)dlnow;
+	(void)ultotal;
+	(void)ulnow;
+	struct transfer *t = arg;
+	if (t->c->cancel && atomic_load(t->c->cancel))
+		return 1;
+	if (t->on_data && !t->answering) {
+		long code = 0;
+		curl_easy_getinfo(t->c->curl, CURLINFO_RESPONSE_CODE, &code);
+		if (code) {
+			t->answering = true;
+		} else if (mono_now() - t->started > (double)LOW_SPEED_MIN_S) {
+			t->stalled = true;
+			return 1;
+		}
+	}
+	return 0;
+}
 
 static bool append(struct transfer *t, const char *p, size_t n, size_t cap)
 {
 	struct http_response *r = t->r;
-	if (r->len + n > cap) {
+	if (n > cap || r->len > cap - n) {
 		t->too_large = true;
 		return false;
 	}
-	char *nb = realloc(r->body, r->len + n + 1);
-	if (!nb)
-		return false;
-	memcpy(nb + r->len, p, n);
+	/* Doubling keeps a large answer linear in its size. */
+	if (!r->body || r->len + n + 1 > t->alloc) {
+		size_t want = t->alloc ? t->alloc : 4096;
+		while (want < r->len + n + 1)
+			want *= 2;
+		if (want > cap + 1)
+			want = cap + 1;
+		char *nb = realloc(r->body, want);
+		if (!nb)
+			return false;
+		r->body = nb;
+		t->alloc = want;
+	}
+	memcpy(r->body + r->len, p, n);
 	r->len += n;
-	nb[r->len] = '\0';
-	r->body = nb;
+	r->body[r->len] = '\0';
 	return true;
 }
 
@@ -253,6 +300,28 @@ static size_t on_write(char *p, size_t size, size_t nmemb, void *arg)
 		return append(t, p, n, ERROR_BODY_MAX) ? n : 0;
 	}
 	return append(t, p, n, t->cap) ? n : 0;
+}
+
+/* Overwrites every copy of SECRET in BUF with '*'. */
+static void scrub(char *buf, size_t len, const char *secret)
+{
+	size_t n = secret ? strlen(secret) : 0;
+	if (!buf || n < SCRUB_MIN)
+		return;
+	char *p = buf;
+	while ((p = memmem(p, len - (size_t)(p - buf), secret, n))) {
+		memset(p, '*', n);
+		p += n;
+	}
+}
+
+/* A server that echoes the request's credentials (a debugging proxy's error
+ * page, a misconfigured gateway) must not put them into messages, the audit
+ * log or a terminal: every caller reads the body, so the body is cleaned. */
+static void scrub_credentials(const struct http_client *c, struct http_response *r)
+{
+	scrub(r->body, r->len, c->bearer);
+	scrub(r->body, r->len, c->basic_password);
 }
 
 void http_server_message(const char *body, size_t len, char *buf, size_t size)
@@ -324,9 +393,41 @@ static enum http_error map_curl(CURLcode rc)
 	case CURLE_RECV_ERROR:
 	case CURLE_SEND_ERROR:
 		return HTTP_ERR_CLOSED;
+	case CURLE_FILESIZE_EXCEEDED:
+		return HTTP_ERR_TOO_LARGE;
 	default:
 		return HTTP_ERR_OTHER;
 	}
+}
+
+/* What a transport failure means, for messages: "unreachable (libcurl's
+ * words)". */
+static const char *failure_words(enum http_error code)
+{
+	switch (code) {
+	case HTTP_ERR_REFUSED: return "unreachable";
+	case HTTP_ERR_TIMEOUT: return "timed out";
+	case HTTP_ERR_TLS: return "TLS failed";
+	case HTTP_ERR_CLOSED: return "connection closed";
+	default: return "failed";
+	}
+}
+
+/* Said before libcurl's words when the peer's certificate was refused:
+ * "unable to get local issuer certificate" alone does not tell a user that
+ * a CA file or an insecure setting is what they need. */
+static const char *verify_words(CURLcode cc)
+{
+	return cc == CURLE_PEER_FAILED_VERIFICATION ? "certificate verification failed: " : "";
+}
+
+static bool set_stall_limit(CURL *h, long timeout_ms)
+{
+	long s = timeout_ms / 3000;
+	if (s < LOW_SPEED_MIN_S)
+		s = LOW_SPEED_MIN_S;
+	return curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, LOW_SPEED_BYTES) == CURLE_OK &&
+	       curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, s) == CURLE_OK;
 }
 
 static bool setup_tls_on(CURL *h, const struct http_tls *t)
@@ -367,15 +468,21 @@ static bool setup_tls(struct http_client *c)
 	return setup_tls_on(c->curl, &c->tls);
 }
 
-/* The URL without its query string, for messages: queries can be long and
- * the path says what was asked. */
-static void url_for_message(const char *url, char *buf, size_t size)
+/* Queries can be long and the path says what was asked. */
+void http_url_redact(const char *url, char *buf, size_t size)
 {
-	size_t n = strcspn(url, "?");
-	if (n >= size)
-		n = size - 1;
-	memcpy(buf, url, n);
-	buf[n] = '\0';
+	size_t n = strcspn(url, "?#");
+	size_t head = n, tail = n; /* url[0, head) and url[tail, n) are shown */
+	const char *sep = strstr(url, "://");
+	if (sep && (size_t)(sep - url) < n) {
+		const char *host = sep + 3;
+		const char *at = memchr(host, '@', strcspn(host, "/?#"));
+		if (at) {
+			head = (size_t)(host - url);
+			tail = (size_t)(at + 1 - url);
+		}
+	}
+	snprintf(buf, size, "%.*s%.*s", (int)head, url, (int)(n - tail), url + tail);
 }
 
 static int perform(struct http_client *c, const struct http_request *req,
@@ -394,17 +501,22 @@ static int perform(struct http_client *c, const struct http_request *req,
 	ok &= curl_easy_setopt(h, CURLOPT_URL, req->url) == CURLE_OK;
 	ok &= curl_easy_setopt(h, CURLOPT_ERRORBUFFER, c->curl_err) == CURLE_OK;
 	ok &= curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L) == CURLE_OK;
+	long timeout_ms = req->timeout_ms > 0 ? req->timeout_ms : c->timeout_ms;
 	ok &= curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, c->connect_ms) == CURLE_OK;
-	ok &= curl_easy_setopt(h, CURLOPT_TIMEOUT_MS,
-			       req->timeout_ms > 0 ? req->timeout_ms : c->timeout_ms) == CURLE_OK;
+	ok &= curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout_ms) == CURLE_OK;
 	ok &= curl_easy_setopt(h, CURLOPT_USERAGENT, c->user_agent) == CURLE_OK;
 	ok &= curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_write) == CURLE_OK;
 	ok &= curl_easy_setopt(h, CURLOPT_WRITEDATA, t) == CURLE_OK;
 	ok &= curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https") == CURLE_OK;
 	ok &= curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L) == CURLE_OK;
-	if (c->cancel) {
+	if (!t->on_data) {
+		/* A declared length over the cap fails before the body is read. */
+		ok &= curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)t->cap) == CURLE_OK;
+		ok &= set_stall_limit(h, timeout_ms);
+	}
+	if (c->cancel || t->on_data) {
 		ok &= curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress) == CURLE_OK;
-		ok &= curl_easy_setopt(h, CURLOPT_XFERINFODATA, (void *)c->cancel) == CURLE_OK;
+		ok &= curl_easy_setopt(h, CURLOPT_XFERINFODATA, t) == CURLE_OK;
 		ok &= curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L) == CURLE_OK;
 	}
 	ok &= setup_tls(c);
@@ -436,16 +548,18 @@ static int perform(struct http_client *c, const struct http_request *req,
 	else if (strcmp(method, "GET") == 0)
 		ok &= curl_easy_setopt(h, CURLOPT_HTTPGET, 1L) == CURLE_OK;
 	char where[512];
-	url_for_message(req->url, where, sizeof where);
+	http_url_redact(req->url, where, sizeof where);
 	if (!ok) {
 		r->error = HTTP_ERR_OTHER;
 		rc = err_set(e, EXIT_BACKEND, "%s %s: cannot set up the request", method, where);
 		goto out;
 	}
 
+	t->started = mono_now();
 	CURLcode cc = curl_easy_perform(h);
 	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &r->status);
-	if (t->too_large) {
+	scrub_credentials(c, r);
+	if (t->too_large || cc == CURLE_FILESIZE_EXCEEDED) {
 		r->error = HTTP_ERR_TOO_LARGE;
 		rc = err_set(e, EXIT_BACKEND, "%s %s: answer larger than %zu bytes",
 			     method, where, t->on_data ? ERROR_BODY_MAX : t->cap);
@@ -460,6 +574,12 @@ static int perform(struct http_client *c, const struct http_request *req,
 			rc = err_set(e, EXIT_BACKEND, "%s %s: stopped", method, where);
 		goto out;
 	}
+	if (t->stalled) {
+		r->error = HTTP_ERR_TIMEOUT;
+		rc = err_set(e, EXIT_BACKEND, "%s %s: timed out (no answer within %ld s)",
+			     method, where, LOW_SPEED_MIN_S);
+		goto out;
+	}
 	if (cc == CURLE_ABORTED_BY_CALLBACK) {
 		r->error = HTTP_ERR_ABORTED;
 		rc = err_set(e, EXIT_BACKEND, "%s %s: cancelled", method, where);
@@ -468,11 +588,8 @@ static int perform(struct http_client *c, const struct http_request *req,
 	if (cc != CURLE_OK) {
 		r->error = map_curl(cc);
 		const char *what = c->curl_err[0] ? c->curl_err : curl_easy_strerror(cc);
-		const char *kind = r->error == HTTP_ERR_REFUSED ? "unreachable"
-			: r->error == HTTP_ERR_TIMEOUT ? "timed out"
-			: r->error == HTTP_ERR_TLS ? "TLS failed"
-			: r->error == HTTP_ERR_CLOSED ? "connection closed" : "failed";
-		rc = err_set(e, EXIT_BACKEND, "%s %s: %s (%s)", method, where, kind, what);
+		rc = err_set(e, EXIT_BACKEND, "%s %s: %s (%s%s)", method, where,
+			     failure_words(r->error), verify_words(cc), what);
 		goto out;
 	}
 	if (r->status >= 400 || r->status < 200) {
@@ -496,7 +613,10 @@ int http_do(struct http_client *c, const struct http_request *req,
 	    struct http_response *r, struct err *e)
 {
 	memset(r, 0, sizeof *r);
-	struct transfer t = { .c = c, .r = r, .cap = c->max_response };
+	size_t cap = c->max_response;
+	if (req->max_response && req->max_response < cap)
+		cap = req->max_response;
+	struct transfer t = { .c = c, .r = r, .cap = cap };
 	return perform(c, req, &t, e);
 }
 
@@ -529,6 +649,7 @@ int http_json(struct http_client *c, const char *method, const char *url,
 	struct http_request req = {
 		.method = method, .url = url, .content_type = content_type,
 		.body = text, .body_len = text ? strlen(text) : 0,
+		.max_response = JSON_MAX_FILE,
 	};
 	rc = http_do(c, &req, r, e);
 	if (rc == 0) {
@@ -537,7 +658,7 @@ int http_json(struct http_client *c, const char *method, const char *url,
 		*out = json_parse(r->body ? r->body : "", r->len, "response", &pe);
 		if (!*out) {
 			char where[512];
-			url_for_message(url, where, sizeof where);
+			http_url_redact(url, where, sizeof where);
 			r->error = HTTP_ERR_BAD_JSON;
 			rc = err_set(e, EXIT_BACKEND, "%s %s: the answer is not JSON (%s)",
 				     method ? method : "GET", where, pe.msg);
@@ -573,12 +694,6 @@ struct load_slot {
 	bool busy;
 };
 
-static double mono_now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /* Options that stay the same for every request on the slot's handle. */
 static bool load_slot_setup(struct http_client *c, const struct http_load_opts *o,
@@ -592,9 +707,9 @@ static bool load_slot_setup(struct http_client *c, const struct http_load_opts *
 	ok &= curl_easy_setopt(h, CURLOPT_URL, o->url) == CURLE_OK;
 	ok &= curl_easy_setopt(h, CURLOPT_ERRORBUFFER, s->curl_err) == CURLE_OK;
 	ok &= curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L) == CURLE_OK;
+	long timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : c->timeout_ms;
 	ok &= curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, c->connect_ms) == CURLE_OK;
-	ok &= curl_easy_setopt(h, CURLOPT_TIMEOUT_MS,
-			       o->timeout_ms > 0 ? o->timeout_ms : c->timeout_ms) == CURLE_OK;
+	ok &= curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout_ms) == CURLE_OK;
 	ok &= curl_easy_setopt(h, CURLOPT_USERAGENT, c->user_agent) == CURLE_OK;
 	ok &= curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_write) == CURLE_OK;
 	ok &= curl_easy_setopt(h, CURLOPT_WRITEDATA, &s->t) == CURLE_OK;
@@ -603,6 +718,8 @@ static bool load_slot_setup(struct http_client *c, const struct http_load_opts *
 	ok &= curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L) == CURLE_OK;
 	ok &= curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers) == CURLE_OK;
 	ok &= curl_easy_setopt(h, CURLOPT_POST, 1L) == CURLE_OK;
+	ok &= curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)s->t.cap) == CURLE_OK;
+	ok &= set_stall_limit(h, timeout_ms);
 	ok &= setup_tls_on(h, &c->tls);
 	if (c->bearer) {
 		ok &= curl_easy_setopt(h, CURLOPT_HTTPAUTH, CURLAUTH_BEARER) == CURLE_OK;
@@ -621,6 +738,7 @@ static bool load_start(CURLM *m, struct load_slot *s, const struct http_load_opt
 	size_t i = k % o->nbodies;
 	http_response_finish(&s->r);
 	memset(&s->r, 0, sizeof s->r);
+	s->t.alloc = 0;
 	s->t.too_large = false;
 	s->curl_err[0] = '\0';
 	s->due = due;
@@ -642,13 +760,14 @@ static void load_finish(CURLM *m, struct load_slot *s, CURLcode cc, double now,
 	curl_multi_remove_handle(m, s->h);
 	s->busy = false;
 	curl_easy_getinfo(s->h, CURLINFO_RESPONSE_CODE, &smp.status);
-	if (s->t.too_large) {
+	scrub_credentials(s->t.c, &s->r);
+	if (s->t.too_large || cc == CURLE_FILESIZE_EXCEEDED) {
 		smp.error = HTTP_ERR_TOO_LARGE;
 		snprintf(msg, sizeof msg, "answer larger than %zu bytes", s->t.cap);
 	} else if (cc != CURLE_OK) {
 		smp.error = map_curl(cc);
-		snprintf(msg, sizeof msg, "%s", s->curl_err[0] ? s->curl_err
-			 : curl_easy_strerror(cc));
+		snprintf(msg, sizeof msg, "%s (%s%s)", failure_words(smp.error), verify_words(cc),
+			 s->curl_err[0] ? s->curl_err : curl_easy_strerror(cc));
 	} else if (smp.status < 200 || smp.status >= 400) {
 		smp.error = HTTP_ERR_STATUS;
 		char words[400];
@@ -657,6 +776,8 @@ static void load_finish(CURLM *m, struct load_slot *s, CURLcode cc, double now,
 			 words[0] ? ": " : "", words);
 	}
 	smp.message = msg;
+	smp.body = s->r.body;
+	smp.body_len = s->r.len;
 	if (on_sample)
 		on_sample(&smp, arg);
 }
@@ -675,6 +796,8 @@ int http_load_run(struct http_client *c, const struct http_load_opts *o,
 	if (!o->url || o->nbodies == 0 || o->concurrency == 0 || !(o->duration_s > 0))
 		return err_set(e, EXIT_INPUT, "load run: a URL, a body, a concurrency of "
 			       "at least 1 and a positive duration are needed");
+	char where[512];
+	http_url_redact(o->url, where, sizeof where);
 	pthread_once(&global_once, global_init);
 	if (global_rc != CURLE_OK)
 		return err_set(e, EXIT_BACKEND, "libcurl: %s", curl_easy_strerror(global_rc));
@@ -695,7 +818,7 @@ int http_load_run(struct http_client *c, const struct http_load_opts *o,
 	for (unsigned i = 0; i < o->concurrency; i++) {
 		slots[i].h = curl_easy_init();
 		if (!slots[i].h || !load_slot_setup(c, o, &slots[i], headers)) {
-			rc = err_set(e, EXIT_BACKEND, "POST %s: cannot set up the request", o->url);
+			rc = err_set(e, EXIT_BACKEND, "POST %s: cannot set up the request", where);
 			goto out;
 		}
 	}
@@ -727,7 +850,7 @@ int http_load_run(struct http_client *c, const struct http_load_opts *o,
 				}
 				if (!load_start(m, &slots[i], o, next, due)) {
 					rc = err_set(e, EXIT_BACKEND, "POST %s: cannot start a request",
-						     o->url);
+						     where);
 					goto out;
 				}
 				next++;
@@ -778,7 +901,7 @@ int http_load_run(struct http_client *c, const struct http_load_opts *o,
 	}
 	st->elapsed_s = last_end > o->duration_s ? last_end : o->duration_s;
 	if (c->cancel && atomic_load(c->cancel))
-		rc = err_set(e, EXIT_BACKEND, "POST %s: cancelled", o->url);
+		rc = err_set(e, EXIT_BACKEND, "POST %s: cancelled", where);
 out:
 	for (unsigned i = 0; slots && i < o->concurrency; i++) {
 		if (slots[i].h) {

@@ -4,7 +4,9 @@
  *
  * TLS peer and host verification are on unless the endpoint explicitly asks
  * for `insecure`. Credentials (bearer token, basic password, client key)
- * never appear in error messages. Errors map onto one enum and, for an HTTP
+ * never appear in error messages, and a bearer token or password (of six
+ * characters or more) that a server echoes back is overwritten with '*' in
+ * the answer before anyone reads it. Errors map onto one enum and, for an HTTP
  * error status, the message carries the server's own words: the `message`
  * of a Kubernetes Status or an {"error": ...} / {"message": ...} body, else
  * the start of the body with control characters escaped.
@@ -23,7 +25,7 @@
 enum http_error {
 	HTTP_OK = 0,
 	HTTP_ERR_REFUSED,   /* connection refused, host not found */
-	HTTP_ERR_TIMEOUT,   /* connect or total timeout */
+	HTTP_ERR_TIMEOUT,   /* connect or total timeout, or a stalled answer */
 	HTTP_ERR_TLS,       /* handshake, verification, certificate files */
 	HTTP_ERR_STATUS,    /* the server answered >= 400 */
 	HTTP_ERR_TOO_LARGE, /* the body passed max_response */
@@ -53,7 +55,10 @@ struct http_tls {
 
 struct http_options {
 	long connect_timeout_ms; /* 0: 10 s */
-	long timeout_ms;         /* whole request; 0: 30 s */
+	long timeout_ms;         /* whole request; 0: 30 s. Besides, a request
+				  * (not a stream) that moves under 64 bytes a
+				  * second for a third of its timeout (10 s at
+				  * least) has stalled and fails */
 	size_t max_response;     /* body cap in bytes; 0: 16 MiB */
 	const char *user_agent;  /* NULL: "churnops" */
 	struct http_tls tls;
@@ -89,6 +94,7 @@ struct http_request {
 	const char *body;
 	size_t body_len;
 	long timeout_ms;          /* 0: the client's */
+	size_t max_response;      /* a lower cap for this answer; 0: the client's */
 };
 
 /* A finished response. body is NUL-terminated and owned by the struct;
@@ -102,15 +108,19 @@ struct http_response {
 void http_response_finish(struct http_response *r);
 
 /* Runs one request. Returns 0 for a 2xx answer; otherwise EXIT_BACKEND with
- * r->error set and a message "METHOD URL: what went wrong". The body of an
- * error answer is kept in r so callers can read a Status. */
+ * r->error set and a message "METHOD URL: what went wrong" (the URL without
+ * its query or any user:password@). The body of an error answer is kept in
+ * r so callers can read a Status. An answer over the cap fails as soon as
+ * its Content-Length says so, or when the bytes read pass it. */
 int http_do(struct http_client *c, const struct http_request *req,
 	    struct http_response *r, struct err *e);
 
 /* Streams a 2xx body to ON_DATA as it arrives (watch). ON_DATA returns false
  * to stop (the request then fails with HTTP_ERR_ABORTED and the message ON_DATA
  * left in E, if any). An error answer is collected in r as with http_do.
- * Returns 0 when the server ended the body cleanly. */
+ * The body may pause for as long as the timeout allows, but a status line
+ * that has not come within 10 s fails with HTTP_ERR_TIMEOUT. Returns 0 when
+ * the server ended the body cleanly. */
 typedef bool (*http_data_fn)(const char *data, size_t len, void *arg,
 			     struct err *e);
 int http_stream(struct http_client *c, const struct http_request *req,
@@ -119,7 +129,9 @@ int http_stream(struct http_client *c, const struct http_request *req,
 
 /* JSON request and response: BODY (may be NULL) is sent with CONTENT_TYPE
  * (NULL: application/json); *OUT receives the parsed answer, which the caller
- * frees with cJSON_Delete. R (may be NULL) receives the status and error. */
+ * frees with cJSON_Delete. R (may be NULL) receives the status and error.
+ * The answer is capped at JSON_MAX_FILE even when the client's cap is
+ * larger (a client that also downloads artifacts). */
 int http_json(struct http_client *c, const char *method, const char *url,
 	      const char *content_type, const cJSON *body, cJSON **out,
 	      struct http_response *r, struct err *e);
@@ -128,6 +140,10 @@ int http_json(struct http_client *c, const char *method, const char *url,
  * "message" string, or the start of the text with control characters
  * escaped. Writes at most SIZE bytes into BUF. */
 void http_server_message(const char *body, size_t len, char *buf, size_t size);
+
+/* URL as messages show it, into BUF (SIZE bytes): without its query,
+ * fragment or any user:password@, which belong in no message. */
+void http_url_redact(const char *url, char *buf, size_t size);
 
 /* URL-escapes S for a query value; the caller frees the result. NULL when
  * out of memory. */
@@ -161,15 +177,18 @@ struct http_load_opts {
 	long timeout_ms;           /* per request; 0: the client's */
 };
 
-/* One finished request. MESSAGE (valid during the callback only) says what
- * went wrong: the server's words for an error status, libcurl's otherwise;
- * "" on success. */
+/* One finished request. MESSAGE and BODY (valid during the callback only)
+ * say what went wrong: the server's words for an error status, libcurl's
+ * otherwise; "" on success; and what the server answered (NULL when
+ * nothing). */
 struct http_load_sample {
 	double due_s;     /* when it was due, seconds from the start */
 	double latency_s;
 	long status;      /* 0 when no answer came */
 	enum http_error error;
 	const char *message;
+	const char *body;
+	size_t body_len;
 };
 
 struct http_load_stats {

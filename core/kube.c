@@ -169,6 +169,47 @@ static void describe_request(const char *method, const char *path,
 	snprintf(d->verb, sizeof d->verb, "%s", verb);
 }
 
+/* kube_status_error, with the API SERVER's URL (may be NULL) named after the
+ * status: "(HTTP 500 from https://host:6443)". */
+static int status_error(const char *method, const char *path, long status,
+			const char *body, size_t len, const char *where,
+			const char *server, struct err *e)
+{
+	struct request_desc d;
+	describe_request(method, path, &d);
+	char object[640];
+	snprintf(object, sizeof object, "%s%s%s%s%s%s", d.resource, d.name[0] ? " \"" : "",
+		 d.name, d.name[0] ? "\"" : "", d.ns[0] ? " in namespace " : "", d.ns);
+	char reason[64] = "";
+	char msg[700] = "";
+	cJSON *st = body ? json_parse(body, len, "Status", NULL) : NULL;
+	if (st && json_str(st, "reason"))
+		server_words(reason, sizeof reason, json_str(st, "reason"));
+	cJSON_Delete(st);
+	http_server_message(body, len, msg, sizeof msg);
+	const char *from = server ? " from " : "";
+	if (!server)
+		server = "";
+	if (status == 403)
+		return err_set(e, EXIT_BACKEND,
+			       "forbidden: the credentials of %s may not %s %s%s%s (server%s%s: %s)",
+			       where, d.verb, d.resource, d.ns[0] ? " in namespace " : "", d.ns,
+			       server[0] ? " " : "", server, msg[0] ? msg : "Forbidden");
+	if (status == 401)
+		return err_set(e, EXIT_BACKEND,
+			       "unauthorized: the server refused the credentials of %s (%s %s%s%s)",
+			       where, d.verb, object, from, server);
+	return err_set(e, EXIT_BACKEND, "%s %s: %s%s%s (HTTP %ld%s%s)", d.verb, object,
+		       reason[0] ? reason : "", reason[0] ? ": " : "",
+		       msg[0] ? msg : "no message", status, from, server);
+}
+
+int kube_status_error(const char *method, const char *path, long status,
+		      const char *body, size_t len, const char *where, struct err *e)
+{
+	return status_error(method, path, status, body, len, where, NULL, e);
+}
+
 /* Rewrites E after a failed call: the verb and object first, the server's
  * reason and message after, and for 401/403 what the user lacks. */
 static int explain_failure(struct kube_client *k, const char *method,
@@ -186,36 +227,8 @@ static int explain_failure(struct kube_client *k, const char *method,
 		/* Transport errors: http's message names the URL and what failed. */
 		return err_prefix(e, "%s %s (%s)", d.verb, object, where);
 	}
-	return kube_status_error(method, path, r->status, r->body, r->len, where, e);
-}
-
-int kube_status_error(const char *method, const char *path, long status,
-		      const char *body, size_t len, const char *where, struct err *e)
-{
-	struct request_desc d;
-	describe_request(method, path, &d);
-	char object[640];
-	snprintf(object, sizeof object, "%s%s%s%s%s%s", d.resource, d.name[0] ? " \"" : "",
-		 d.name, d.name[0] ? "\"" : "", d.ns[0] ? " in namespace " : "", d.ns);
-	char reason[64] = "";
-	char msg[700] = "";
-	cJSON *st = body ? json_parse(body, len, "Status", NULL) : NULL;
-	if (st && json_str(st, "reason"))
-		server_words(reason, sizeof reason, json_str(st, "reason"));
-	cJSON_Delete(st);
-	http_server_message(body, len, msg, sizeof msg);
-	if (status == 403)
-		return err_set(e, EXIT_BACKEND,
-			       "forbidden: the credentials of %s may not %s %s%s%s (server: %s)",
-			       where, d.verb, d.resource, d.ns[0] ? " in namespace " : "", d.ns,
-			       msg[0] ? msg : "Forbidden");
-	if (status == 401)
-		return err_set(e, EXIT_BACKEND,
-			       "unauthorized: the server refused the credentials of %s (%s %s)",
-			       where, d.verb, object);
-	return err_set(e, EXIT_BACKEND, "%s %s: %s%s%s (HTTP %ld)", d.verb, object,
-		       reason[0] ? reason : "", reason[0] ? ": " : "",
-		       msg[0] ? msg : "no message", status);
+	return status_error(method, path, r->status, r->body, r->len, where,
+			    k->kc->server, e);
 }
 
 /* Object names reach the URL unescaped, so the path (before any query) may
@@ -770,6 +783,7 @@ static int list_watch(struct kube_client *k, const char *collection,
 	w.arg = arg;
 	time_t deadline = timeout_s > 0 ? time(NULL) + timeout_s : 0;
 	int failures = 0;
+	char last_failure[ERR_MSG_MAX] = ""; /* while failures > 0 */
 	int rc = 0;
 	bool need_list = true;
 	const char *sep = selector_query[0] ? "&" : "";
@@ -805,7 +819,13 @@ static int list_watch(struct kube_client *k, const char *collection,
 		}
 		long left = deadline ? (long)(deadline - time(NULL)) : KUBE_WATCH_SECONDS;
 		if (deadline && left <= 0) {
-			rc = err_set(e, EXIT_CHECK, "timed out waiting for the condition");
+			/* A deadline spent on a failing server is the server's failure,
+			 * not a rollout that took too long. */
+			if (failures > 0)
+				rc = err_set(e, EXIT_BACKEND, "timed out waiting for the condition: "
+					     "watch %s: %s", collection, last_failure);
+			else
+				rc = err_set(e, EXIT_CHECK, "timed out waiting for the condition");
 			goto out;
 		}
 		long secs = left < KUBE_WATCH_SECONDS ? left : KUBE_WATCH_SECONDS;
@@ -888,6 +908,7 @@ static int list_watch(struct kube_client *k, const char *collection,
 						failures);
 				goto out;
 			}
+			snprintf(last_failure, sizeof last_failure, "%s", e ? e->msg : "failed");
 			err_clear(e);
 			backoff(k, failures);
 			continue;

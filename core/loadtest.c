@@ -7,6 +7,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "json.h"
 #include "metrics.h"
 
 int loadtest_url_host(const char *url, char *host, size_t size, struct err *e)
@@ -156,18 +157,38 @@ struct collect {
 	bool oom;
 };
 
+/* A 2xx answer counts only when it is JSON: a proxy's page or a broken
+ * service's garbage is an error, however fast it came. */
+static bool answer_is_json(const struct http_load_sample *s, char *why, size_t size)
+{
+	struct err pe = {0};
+	cJSON *j = json_parse(s->body ? s->body : "", s->body ? s->body_len : 0, "answer", &pe);
+	if (!j) {
+		snprintf(why, size, "HTTP %ld: the answer is not JSON (%.160s)", s->status, pe.msg);
+		return false;
+	}
+	cJSON_Delete(j);
+	return true;
+}
+
 static void on_sample(const struct http_load_sample *s, void *arg)
 {
 	struct collect *c = arg;
 	struct loadtest_result *r = c->r;
+	char why[256];
+	enum http_error error = s->error;
+	const char *message = s->message;
+	if (error == HTTP_OK && !answer_is_json(s, why, sizeof why)) {
+		error = HTTP_ERR_BAD_JSON;
+		message = why;
+	}
 	r->requests++;
-	if (s->error != HTTP_OK) {
+	if (error != HTTP_OK) {
 		r->errors++;
-		r->by_kind[s->error]++;
+		r->by_kind[error]++;
 		if (!r->first_error[0])
 			snprintf(r->first_error, sizeof r->first_error, "%s",
-				 s->message && s->message[0] ? s->message
-				 : http_error_name(s->error));
+				 message && message[0] ? message : http_error_name(error));
 		return;
 	}
 	r->ok++;
@@ -221,9 +242,11 @@ int loadtest_run(struct http_client *c, const struct loadtest_opts *o,
 		loadtest_judge(r, o->gate_p99_ms, o->gate_error_rate);
 		if (r->ok == 0) {
 			/* Nothing answered: figures about nothing, whatever the gates. */
+			char where[512];
+			http_url_redact(o->url, where, sizeof where);
 			r->pass = false;
-			rc = err_set(e, EXIT_BACKEND, "load test: no request succeeded (%s)",
-				     r->first_error[0] ? r->first_error : "none was sent");
+			rc = err_set(e, EXIT_BACKEND, "load test: no request succeeded (POST %s: %s)",
+				     where, r->first_error[0] ? r->first_error : "none was sent");
 		}
 		for (size_t i = 0; rc == 0 && i < r->ngates; i++)
 			if (!r->gates[i].pass) {

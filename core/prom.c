@@ -449,13 +449,20 @@ static int post_query(struct prom_client *c, const char *endpoint, const char *f
 		if (prom_parse(r.body, r.len, r.status, &c->limits, &ignored, &pe) &&
 		    strncmp(pe.msg, "prometheus: HTTP", 16) != 0 &&
 		    strncmp(pe.msg, "prometheus: the answer", 22) != 0)
-			rc = err_set(e, EXIT_BACKEND, "%s", pe.msg);
+			rc = err_set(e, EXIT_BACKEND, "%s (POST %s: HTTP %ld)", pe.msg, url,
+				     r.status);
 		else
 			err_prefix(e, "prometheus");
 		prom_result_finish(&ignored);
 	} else if (!rc) {
 		rc = prom_parse(r.body, r.len, r.status, &c->limits, out, e);
 		out->elapsed_ms = elapsed;
+		if (rc && e) {
+			/* The parser's words, and which server said them. */
+			char words[ERR_MSG_MAX];
+			snprintf(words, sizeof words, "%s", e->msg);
+			err_set(e, rc, "%s (POST %s)", words, url);
+		}
 	} else {
 		err_prefix(e, "prometheus");
 	}
@@ -576,7 +583,17 @@ void prom_format_duration(double seconds, char *buf, size_t size)
 		snprintf(buf, size, "0s");
 		return;
 	}
+	/* Milliseconds beyond long long (some 290 million years) have no
+	 * llround: such a span is written in whole days. */
+	if (seconds >= 9e15) {
+		snprintf(buf, size, "%.0fd", floor(seconds / 86400.0));
+		return;
+	}
 	long long ms = llround(seconds * 1000.0);
+	if (ms == 0) { /* under half a millisecond */
+		snprintf(buf, size, "0s");
+		return;
+	}
 	static const struct { const char *unit; long long ms; } units[] = {
 		{ "d", 86400000LL }, { "h", 3600000LL }, { "m", 60000LL }, { "s", 1000LL },
 		{ "ms", 1LL },

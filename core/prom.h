@@ -139,7 +139,8 @@ int prom_query_range(struct prom_client *c, const char *query, double start,
 bool prom_parse_duration(const char *s, bool allow_zero, double *seconds);
 
 /* Writes SECONDS as the shortest Prometheus duration ("90s" -> "1m30s") into
- * BUF. */
+ * BUF, to the millisecond: "0s" for what rounds to nothing (zero, negative,
+ * NaN, infinite, under half a millisecond), whole days beyond 9e15 s. */
 void prom_format_duration(double seconds, char *buf, size_t size);
 
 #endif

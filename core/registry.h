@@ -39,6 +39,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include <cjson/cJSON.h>
+
 #include "err.h"
 #include "store.h"
 
@@ -140,6 +142,26 @@ struct registry *registry_open_mlflow(struct store *st, const char *model,
 				      const struct registry_mlflow_options *o,
 				      struct err *e);
 
+struct config;
+
+/* Which registry a command asked for; NULL and zero fields take the
+ * configuration's (core/config.h). */
+struct registry_choice {
+	const char *backend;      /* "sqlite", "mlflow" or NULL */
+	const char *tracking_uri; /* an --tracking-uri option, or NULL */
+	const char *model;        /* NULL: the configured one, else "churn" */
+	long timeout_ms;
+	int page_size;
+};
+
+/* Opens the registry CH and C describe: MLflow when the backend is
+ * "mlflow", or when none is named and a tracking URI is known (option,
+ * MLFLOW_TRACKING_URI, the file); else the embedded one. MLflow's
+ * credentials come from the environment only (MLFLOW_TRACKING_TOKEN, or
+ * MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD). */
+struct registry *registry_open_configured(struct store *st, const struct config *c,
+					  const struct registry_choice *ch, struct err *e);
+
 void registry_destroy(struct registry *r); /* NULL ok */
 
 /* "sqlite" or "mlflow"; where ("store" or the tracking URI); the model. All
@@ -210,6 +232,72 @@ int registry_rollback_target(struct registry *r, const char *target,
  * EXIT_CHECK on a mismatch, a missing artifact or a missing hash. */
 int registry_verify(struct registry *r, const struct registry_version *v,
 		    struct err *e);
+
+/* ---- MLflow answers --------------------------------------------------------
+ * The readers registry_mlflow.c applies to an MLflow server's answers,
+ * exposed so that unit tests and fuzz targets run the very code the back end
+ * runs. Nothing in an answer is trusted: any field may be missing, of another
+ * type, repeated or huge. Parsed trees (ANSWER, MV) stay the caller's. */
+
+/* Most versions one listing reads, over all its search pages. */
+#define REGISTRY_MLFLOW_MAX_VERSIONS 100000
+/* Size of the buffer for an error code. */
+#define REGISTRY_MLFLOW_CODE_MAX 64
+
+/* Fills *OUT from the ModelVersion object MV: churnops' own facts from its
+ * "churnops." tags, its other tags as free-form tags, the version number as
+ * the label when there is no label tag, "READY" when there is no status. On
+ * success every string in *OUT is newly allocated and non-NULL, and the
+ * caller finishes *OUT with registry_version_finish; on failure *OUT is left
+ * zeroed. EXIT_BACKEND when MV has no version number (a string, or a
+ * non-negative whole number below 2^53). */
+int registry_mlflow_version_from_json(const cJSON *mv,
+				      struct registry_version *out,
+				      struct err *e);
+
+/* Reads one model-versions/search ANSWER, which was asked for with the page
+ * token ASKED (NULL for the first page): appends its model_versions[] to *V
+ * (*N filled, *CAP allocated; *V is grown with realloc and stays the
+ * caller's, to free with registry_versions_free(*V, *N), whether this
+ * succeeds or not), and sets *NEXT to a new copy of next_page_token, or
+ * NULL on the last page (the caller frees it). EXIT_BACKEND for an
+ * unreadable version, more than REGISTRY_MLFLOW_MAX_VERSIONS in all, or a
+ * next_page_token equal to ASKED (a server that would page forever). */
+int registry_mlflow_search_page(const cJSON *answer, const char *asked,
+				struct registry_version **v, size_t *n,
+				size_t *cap, char **next, struct err *e);
+
+/* Reads a registered-models/get ANSWER's registered_model.aliases[]
+ * ({"alias", "version"}) and appends each alias to the version among
+ * V[0..N) it names (copies; aliases naming no version there are skipped). */
+int registry_mlflow_attach_aliases(const cJSON *answer,
+				   struct registry_version *v, size_t n,
+				   struct err *e);
+
+/* Reads a failed call's answer: HTTP STATUS with BODY[0..LEN) (BODY may be
+ * NULL). CODE (REGISTRY_MLFLOW_CODE_MAX bytes) receives the body's
+ * error_code when the body is MLflow's JSON error, otherwise the code
+ * MLflow's own client derives from STATUS; MSG (SIZE > 0 bytes) the server's
+ * message (cut to fit). No control character from the body reaches either:
+ * MLflow's words have them replaced by '?', other bodies are read by
+ * http_server_message, which escapes them. Returns the
+ * exit code the error maps to: EXIT_INPUT (RESOURCE_DOES_NOT_EXIST,
+ * INVALID_PARAMETER_VALUE), EXIT_CHECK (RESOURCE_ALREADY_EXISTS) or
+ * EXIT_BACKEND. */
+int registry_mlflow_error(long status, const char *body, size_t len,
+			  char *code, char *msg, size_t size);
+
+/* Where a model-versions/get-download-uri ANSWER for version VERSION says
+ * the artifact is. For an mlflow-artifacts:/ URI, *PROXY_PATH receives the
+ * path under the server's artifact proxy (without leading '/'); for a
+ * file:///PATH (or file://localhost/PATH) URI or an absolute path,
+ * *FILE_PATH the local path; the other is set to NULL. Both point into
+ * ANSWER and live as long as it. EXIT_BACKEND when there is no
+ * artifact_uri, EXIT_CHECK for a URI that cannot be fetched (another scheme
+ * or host, or a control character in it). */
+int registry_mlflow_artifact_where(const cJSON *answer, const char *version,
+				   const char **proxy_path,
+				   const char **file_path, struct err *e);
 
 /* ---- for the back ends only ---------------------------------------------
  * Each back end fills a struct registry_ops. Calls get the registry's

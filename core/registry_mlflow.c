@@ -15,8 +15,14 @@
  * (PUT /api/2.0/mlflow-artifacts/artifacts/churnops/MODEL/SHA256/model.json)
  * and registers source "mlflow-artifacts:/churnops/MODEL/SHA256/model.json".
  * Verification asks get-download-uri for the artifact URI, fetches
- * mlflow-artifacts:/ URIs through the proxy path and file:// or absolute
- * paths from disk, then hashes the bytes.
+ * mlflow-artifacts:/ URIs through the proxy path and local file URIs
+ * (file:///PATH, file://localhost/PATH) or absolute paths from disk, then
+ * hashes the bytes.
+ *
+ * Answers are read by the registry_mlflow_* readers declared in registry.h,
+ * which trust nothing in them; a listing stops with an error past
+ * REGISTRY_MLFLOW_MAX_VERSIONS versions or MAX_PAGES search pages, so a
+ * server that pages forever cannot hang or exhaust the console.
  *
  * Errors: a non-2xx answer whose body is JSON with an error_code is mapped
  * by that code (RESOURCE_DOES_NOT_EXIST and INVALID_PARAMETER_VALUE are bad
@@ -40,6 +46,8 @@
 /* MLflow 2.x guarantees 5000 characters for a tag value. */
 #define TAG_VALUE_MAX 5000
 #define ARTIFACT_PREFIX "mlflow-artifacts:/"
+/* Search pages one listing follows at most. */
+#define MAX_PAGES 10000
 
 struct mlflow_impl {
 	struct http_client *http;
@@ -92,10 +100,31 @@ static void clean_copy(char *buf, size_t size, const char *s)
 	buf[i] = '\0';
 }
 
+int registry_mlflow_error(long status, const char *body, size_t len,
+			  char *code, char *msg, size_t size)
+{
+	struct err pe;
+	cJSON *j = body && len ? json_parse(body, len, "MLflow error", &pe) : NULL;
+	const char *jc = json_str(j, "error_code");
+	int rc;
+	if (jc && *jc) {
+		clean_copy(code, REGISTRY_MLFLOW_CODE_MAX, jc);
+		clean_copy(msg, size, json_str(j, "message"));
+		rc = exit_for_code(code);
+	} else {
+		snprintf(code, REGISTRY_MLFLOW_CODE_MAX, "%s", code_for_status(status));
+		http_server_message(body, len, msg, size);
+		rc = EXIT_BACKEND;
+	}
+	cJSON_Delete(j);
+	return rc;
+}
+
 /* One REST call: METHOD on /api/2.0/mlflow/PATH (QUERY, already escaped,
  * appended for GET), BODY as JSON for the others. *OUT (may be NULL) gets the
- * parsed answer. On an MLflow error CODE (64 bytes, may be NULL) receives the
- * error_code, derived from the status when the body is not MLflow's. */
+ * parsed answer. On an MLflow error CODE (REGISTRY_MLFLOW_CODE_MAX bytes, may
+ * be NULL) receives the error_code, derived from the status when the body is
+ * not MLflow's. */
 static int call(struct mlflow_impl *m, const char *method, const char *path,
 		const char *query, const cJSON *body, cJSON **out, char *code,
 		struct err *e)
@@ -112,24 +141,12 @@ static int call(struct mlflow_impl *m, const char *method, const char *path,
 	int rc = http_json(m->http, method, url, body ? "application/json" : NULL, body,
 			   &answer, &r, &he);
 	if (rc && r.error == HTTP_ERR_STATUS) {
-		char msg[512] = "", ecode[64];
-		struct err pe;
-		cJSON *j = r.body ? json_parse(r.body, r.len, "MLflow error", &pe) : NULL;
-		const char *jc = json_str(j, "error_code");
-		if (jc) {
-			clean_copy(ecode, sizeof ecode, jc);
-			clean_copy(msg, sizeof msg, json_str(j, "message"));
-			rc = exit_for_code(ecode);
-		} else {
-			snprintf(ecode, sizeof ecode, "%s", code_for_status(r.status));
-			http_server_message(r.body, r.len, msg, sizeof msg);
-			rc = EXIT_BACKEND;
-		}
-		cJSON_Delete(j);
+		char msg[512], ecode[REGISTRY_MLFLOW_CODE_MAX];
+		rc = registry_mlflow_error(r.status, r.body, r.len, ecode, msg, sizeof msg);
 		if (code)
-			snprintf(code, 64, "%s", ecode);
-		err_set(e, rc, "MLflow %s /mlflow/%s: %s: %s (HTTP %ld)", method, path, ecode,
-			msg, r.status);
+			snprintf(code, REGISTRY_MLFLOW_CODE_MAX, "%s", ecode);
+		err_set(e, rc, "MLflow at %s: %s /mlflow/%s: %s: %s (HTTP %ld)", m->base, method,
+			path, ecode, msg, r.status);
 	} else if (rc) {
 		err_set(e, EXIT_BACKEND, "MLflow at %s: %s", m->base, he.msg);
 	}
@@ -153,20 +170,44 @@ static char *tag_value(const cJSON *tags, const char *key)
 	return registry_strdup("");
 }
 
-/* Fills OUT from an MLflow ModelVersion object. */
-static int from_json(const cJSON *mv, struct registry_version *out, struct err *e)
+/* A version number as text: a string as it is; a whole number in [0, 2^53)
+ * (tolerated, though the proto says string) written into NUM (SIZE bytes);
+ * "" for anything else. */
+static const char *version_text(const cJSON *ver, char *num, size_t size)
+{
+	num[0] = '\0';
+	if (cJSON_IsString(ver))
+		return ver->valuestring;
+	if (cJSON_IsNumber(ver)) {
+		double d = ver->valuedouble;
+		if (d >= 0 && d < 9007199254740992.0 && (double)(long long)d == d)
+			snprintf(num, size, "%lld", (long long)d);
+	}
+	return num;
+}
+
+/* A timestamp in milliseconds; one beyond long long (so beyond any real
+ * time) reads as unknown, 0, rather than as an undefined conversion. */
+static long long millis(const cJSON *obj, const char *key)
+{
+	double t = json_num(obj, key, 0);
+	return t > -9.2e18 && t < 9.2e18 ? (long long)t : 0;
+}
+
+int registry_mlflow_version_from_json(const cJSON *mv,
+				      struct registry_version *out,
+				      struct err *e)
 {
 	const cJSON *tags = cJSON_GetObjectItemCaseSensitive(mv, "tags");
-	const cJSON *ver = cJSON_GetObjectItemCaseSensitive(mv, "version");
-	char num[32] = "";
-	if (cJSON_IsNumber(ver)) /* tolerated, though the proto says string */
-		snprintf(num, sizeof num, "%.0f", ver->valuedouble);
+	char num[32];
+	const char *ver = version_text(cJSON_GetObjectItemCaseSensitive(mv, "version"), num,
+				       sizeof num);
 	enum registry_stage stage = REGISTRY_STAGE_NONE;
 	const char *st = json_str(mv, "current_stage");
 	if (st)
 		registry_stage_parse(st, &stage);
 	*out = (struct registry_version){
-		.version = registry_strdup(cJSON_IsString(ver) ? ver->valuestring : num),
+		.version = registry_strdup(ver),
 		.label = tag_value(tags, TAG_PREFIX "label"),
 		.source = registry_strdup(json_str(mv, "source")),
 		.sha256 = tag_value(tags, TAG_PREFIX "sha256"),
@@ -176,7 +217,7 @@ static int from_json(const cJSON *mv, struct registry_version *out, struct err *
 		.description = registry_strdup(json_str(mv, "description")),
 		.creator = tag_value(tags, TAG_PREFIX "creator"),
 		.status = registry_strdup(json_str(mv, "status") ? json_str(mv, "status") : "READY"),
-		.created_ms = (long long)json_num(mv, "creation_timestamp", 0),
+		.created_ms = millis(mv, "creation_timestamp"),
 		.stage = stage,
 	};
 	if (!out->version || !out->label || !out->source || !out->sha256 ||
@@ -217,6 +258,29 @@ static int from_json(const cJSON *mv, struct registry_version *out, struct err *
 	return 0;
 }
 
+int registry_mlflow_attach_aliases(const cJSON *answer,
+				   struct registry_version *v, size_t n,
+				   struct err *e)
+{
+	const cJSON *model = cJSON_GetObjectItemCaseSensitive(answer, "registered_model");
+	const cJSON *a;
+	cJSON_ArrayForEach(a, cJSON_GetObjectItemCaseSensitive(model, "aliases")) {
+		const char *name = json_str(a, "alias");
+		char num[32];
+		const char *vs = version_text(cJSON_GetObjectItemCaseSensitive(a, "version"), num,
+					      sizeof num);
+		if (!name || !*vs)
+			continue;
+		for (size_t i = 0; i < n; i++) {
+			int rc;
+			if (strcmp(v[i].version, vs) == 0 &&
+			    (rc = registry_version_add_alias(&v[i], name, e)))
+				return rc;
+		}
+	}
+	return 0;
+}
+
 /* Attaches the registered model's aliases[] {alias, version} to V[0..N). A
  * model that does not exist yet has none. */
 static int attach_aliases(struct mlflow_impl *m, struct registry_version *v, size_t n,
@@ -224,7 +288,7 @@ static int attach_aliases(struct mlflow_impl *m, struct registry_version *v, siz
 {
 	char *q = NULL;
 	cJSON *rm = NULL;
-	char code[64];
+	char code[REGISTRY_MLFLOW_CODE_MAX];
 	if (asprintf(&q, "name=%s", m->model_q) < 0)
 		return oom(e);
 	struct err ce = {0};
@@ -236,19 +300,7 @@ static int attach_aliases(struct mlflow_impl *m, struct registry_version *v, siz
 		*e = ce;
 		return rc;
 	}
-	const cJSON *model = cJSON_GetObjectItemCaseSensitive(rm, "registered_model");
-	const cJSON *a;
-	cJSON_ArrayForEach(a, cJSON_GetObjectItemCaseSensitive(model, "aliases")) {
-		const char *name = json_str(a, "alias");
-		const cJSON *ver = cJSON_GetObjectItemCaseSensitive(a, "version");
-		char num[32] = "";
-		if (cJSON_IsNumber(ver))
-			snprintf(num, sizeof num, "%.0f", ver->valuedouble);
-		const char *vs = cJSON_IsString(ver) ? ver->valuestring : num;
-		for (size_t i = 0; name && !rc && i < n; i++)
-			if (strcmp(v[i].version, vs) == 0)
-				rc = registry_version_add_alias(&v[i], name, e);
-	}
+	rc = registry_mlflow_attach_aliases(rm, v, n, e);
 	cJSON_Delete(rm);
 	return rc;
 }
@@ -263,6 +315,43 @@ static int by_number(const void *a, const void *b)
 	return strcmp(x->version, y->version);
 }
 
+int registry_mlflow_search_page(const cJSON *answer, const char *asked,
+				struct registry_version **v, size_t *n,
+				size_t *cap, char **next, struct err *e)
+{
+	*next = NULL;
+	const cJSON *list = cJSON_GetObjectItemCaseSensitive(answer, "model_versions");
+	if (list && !cJSON_IsArray(list))
+		return err_set(e, EXIT_BACKEND, "MLflow: the search's model_versions is not an array");
+	const cJSON *mv;
+	cJSON_ArrayForEach(mv, list) {
+		if (*n >= REGISTRY_MLFLOW_MAX_VERSIONS)
+			return err_set(e, EXIT_BACKEND, "MLflow: the search answers more than %d versions",
+				       REGISTRY_MLFLOW_MAX_VERSIONS);
+		if (*n == *cap) {
+			size_t ncap = *cap ? 2 * *cap : 64;
+			struct registry_version *nv = realloc(*v, ncap * sizeof *nv);
+			if (!nv)
+				return oom(e);
+			*v = nv;
+			*cap = ncap;
+		}
+		int rc = registry_mlflow_version_from_json(mv, &(*v)[*n], e);
+		if (rc)
+			return rc;
+		(*n)++;
+	}
+	const char *token = json_str(answer, "next_page_token");
+	if (!token || !*token)
+		return 0;
+	if (asked && strcmp(token, asked) == 0)
+		return err_set(e, EXIT_BACKEND,
+			       "MLflow: the search answers the same page token it was asked with");
+	if (!(*next = strdup(token)))
+		return oom(e);
+	return 0;
+}
+
 /* Every version of the model, following next_page_token, oldest (lowest
  * number) first; the server's order is not relied on. */
 static int ml_list(void *impl, struct registry_version **out, size_t *n,
@@ -270,7 +359,7 @@ static int ml_list(void *impl, struct registry_version **out, size_t *n,
 {
 	struct mlflow_impl *m = impl;
 	struct registry_version *v = NULL;
-	size_t cnt = 0, cap = 0;
+	size_t cnt = 0, cap = 0, pages = 0;
 	char *token = NULL;
 	int rc = 0;
 	*out = NULL;
@@ -283,8 +372,14 @@ static int ml_list(void *impl, struct registry_version **out, size_t *n,
 		return oom(e);
 	}
 	do {
+		if (++pages > MAX_PAGES) {
+			rc = err_set(e, EXIT_BACKEND, "MLflow: the search runs past %d pages",
+				     MAX_PAGES);
+			break;
+		}
 		char *tok_q = token ? http_escape(token) : NULL, *q = NULL;
 		cJSON *page = NULL;
+		char *next = NULL;
 		if ((token && !tok_q) ||
 		    asprintf(&q, "filter=%s&max_results=%d%s%s",
 			     filter_q, m->page, tok_q ? "&page_token=" : "", tok_q ? tok_q : "") < 0) {
@@ -297,28 +392,10 @@ static int ml_list(void *impl, struct registry_version **out, size_t *n,
 		free(q);
 		if (rc)
 			break;
-		const cJSON *mv;
-		cJSON_ArrayForEach(mv, cJSON_GetObjectItemCaseSensitive(page, "model_versions")) {
-			if (cnt == cap) {
-				size_t ncap = cap ? 2 * cap : 64;
-				struct registry_version *nv = realloc(v, ncap * sizeof *nv);
-				if (!nv) {
-					rc = oom(e);
-					break;
-				}
-				v = nv;
-				cap = ncap;
-			}
-			if ((rc = from_json(mv, &v[cnt], e)))
-				break;
-			cnt++;
-		}
-		free(token);
-		token = NULL;
-		const char *next = json_str(page, "next_page_token");
-		if (!rc && next && *next && !(token = strdup(next)))
-			rc = oom(e);
+		rc = registry_mlflow_search_page(page, token, &v, &cnt, &cap, &next, e);
 		cJSON_Delete(page);
+		free(token);
+		token = next;
 	} while (!rc && token);
 	free(token);
 	free(filter);
@@ -347,16 +424,20 @@ static bool all_digits(const char *s)
 }
 
 /* GETs one model version by number into OUT; *FOUND false when the server
- * says it does not exist. */
+ * says it does not exist. NUMBER may come from an earlier answer, so it is
+ * escaped like any other text. */
 static int get_number(struct mlflow_impl *m, const char *number,
 		      struct registry_version *out, bool *found, struct err *e)
 {
-	char *q = NULL;
+	char *number_q = http_escape(number), *q = NULL;
 	cJSON *a = NULL;
-	char code[64];
+	char code[REGISTRY_MLFLOW_CODE_MAX];
 	*found = false;
-	if (asprintf(&q, "name=%s&version=%s", m->model_q, number) < 0)
+	if (!number_q || asprintf(&q, "name=%s&version=%s", m->model_q, number_q) < 0) {
+		free(number_q);
 		return oom(e);
+	}
+	free(number_q);
 	struct err ce = {0};
 	int rc = call(m, "GET", "model-versions/get", q, NULL, &a, code, &ce);
 	free(q);
@@ -366,7 +447,8 @@ static int get_number(struct mlflow_impl *m, const char *number,
 		*e = ce;
 		return rc;
 	}
-	rc = from_json(cJSON_GetObjectItemCaseSensitive(a, "model_version"), out, e);
+	rc = registry_mlflow_version_from_json(
+		cJSON_GetObjectItemCaseSensitive(a, "model_version"), out, e);
 	cJSON_Delete(a);
 	if (!rc)
 		rc = attach_aliases(m, out, 1, e);
@@ -407,7 +489,7 @@ static int ml_get_alias(void *impl, const char *alias, struct registry_version *
 	struct mlflow_impl *m = impl;
 	char *alias_q = http_escape(alias), *q = NULL;
 	cJSON *a = NULL;
-	char code[64];
+	char code[REGISTRY_MLFLOW_CODE_MAX];
 	*found = false;
 	if (!alias_q || asprintf(&q, "name=%s&alias=%s", m->model_q, alias_q) < 0) {
 		free(alias_q);
@@ -424,7 +506,8 @@ static int ml_get_alias(void *impl, const char *alias, struct registry_version *
 		return rc;
 	}
 	struct registry_version tmp = {0};
-	rc = from_json(cJSON_GetObjectItemCaseSensitive(a, "model_version"), &tmp, e);
+	rc = registry_mlflow_version_from_json(
+		cJSON_GetObjectItemCaseSensitive(a, "model_version"), &tmp, e);
 	cJSON_Delete(a);
 	if (!rc)
 		rc = get_number(m, tmp.version, out, found, e);
@@ -455,7 +538,7 @@ static int ml_stage_holder(void *impl, enum registry_stage stage,
 		return oom(e);
 	}
 	cJSON_AddItemToArray(stages, cJSON_CreateString(mlflow_stage(stage)));
-	char code[64];
+	char code[REGISTRY_MLFLOW_CODE_MAX];
 	struct err ce = {0};
 	int rc = call(m, "POST", "registered-models/get-latest-versions", NULL, body, &a,
 		      code, &ce);
@@ -469,7 +552,7 @@ static int ml_stage_holder(void *impl, enum registry_stage stage,
 	const cJSON *mv = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(a, "model_versions"), 0);
 	if (mv) {
 		struct registry_version tmp = {0};
-		rc = from_json(mv, &tmp, e);
+		rc = registry_mlflow_version_from_json(mv, &tmp, e);
 		if (!rc)
 			rc = get_number(m, tmp.version, out, found, e);
 		registry_version_finish(&tmp);
@@ -560,40 +643,76 @@ static int get_bytes(struct mlflow_impl *m, const char *url, char **data, size_t
 	return 0;
 }
 
+int registry_mlflow_artifact_where(const cJSON *answer, const char *version,
+				   const char **proxy_path,
+				   const char **file_path, struct err *e)
+{
+	char shown_version[64];
+	*proxy_path = NULL;
+	*file_path = NULL;
+	clean_copy(shown_version, sizeof shown_version, version);
+	const char *uri = json_str(answer, "artifact_uri");
+	if (!uri || !*uri)
+		return err_set(e, EXIT_BACKEND, "MLflow: no artifact_uri for version %s",
+			       shown_version);
+	bool clean = true;
+	for (const char *p = uri; *p; p++)
+		if (iscntrl((unsigned char)*p))
+			clean = false;
+	if (clean && strncmp(uri, ARTIFACT_PREFIX, strlen(ARTIFACT_PREFIX)) == 0) {
+		const char *path = uri + strlen(ARTIFACT_PREFIX);
+		while (*path == '/')
+			path++;
+		if (*path) {
+			*proxy_path = path;
+			return 0;
+		}
+	} else if (clean && uri[0] == '/') {
+		*file_path = uri;
+		return 0;
+	} else if (clean && strncmp(uri, "file://", 7) == 0) {
+		const char *path = uri + 7;
+		if (strncmp(path, "localhost/", 10) == 0)
+			path += 9;
+		if (path[0] == '/') {
+			*file_path = path;
+			return 0;
+		}
+	}
+	char shown[256];
+	clean_copy(shown, sizeof shown, uri);
+	return err_set(e, EXIT_CHECK,
+		       "version %s: artifact URI %s: only mlflow-artifacts:/ and local file paths "
+		       "can be fetched", shown_version, shown);
+}
+
 static int ml_fetch(void *impl, const struct registry_version *v, char **data,
 		    size_t *len, struct err *e)
 {
 	struct mlflow_impl *m = impl;
-	char *q = NULL;
+	char *version_q = http_escape(v->version), *q = NULL;
 	cJSON *a = NULL;
-	if (asprintf(&q, "name=%s&version=%s", m->model_q, v->version) < 0)
+	if (!version_q || asprintf(&q, "name=%s&version=%s", m->model_q, version_q) < 0) {
+		free(version_q);
 		return oom(e);
+	}
+	free(version_q);
 	int rc = call(m, "GET", "model-versions/get-download-uri", q, NULL, &a, NULL, e);
 	free(q);
 	if (rc)
 		return rc;
-	const char *uri = json_str(a, "artifact_uri");
-	if (!uri || !*uri) {
-		rc = err_set(e, EXIT_BACKEND, "MLflow: no artifact_uri for version %s", v->version);
-	} else if (strncmp(uri, ARTIFACT_PREFIX, strlen(ARTIFACT_PREFIX)) == 0) {
-		const char *path = uri + strlen(ARTIFACT_PREFIX);
-		while (*path == '/')
-			path++;
+	const char *proxy_path, *file_path;
+	rc = registry_mlflow_artifact_where(a, v->version, &proxy_path, &file_path, e);
+	if (!rc && proxy_path) {
 		char *url = NULL;
-		if (asprintf(&url, "%s/api/2.0/mlflow-artifacts/artifacts/%s", m->base, path) < 0)
+		if (asprintf(&url, "%s/api/2.0/mlflow-artifacts/artifacts/%s", m->base,
+			     proxy_path) < 0)
 			rc = oom(e);
 		else
 			rc = get_bytes(m, url, data, len, e);
 		free(url);
-	} else if (strncmp(uri, "file://", 7) == 0 || uri[0] == '/') {
-		const char *path = uri[0] == '/' ? uri : uri + 7;
-		rc = fileio_read_all(path, REGISTRY_MAX_ARTIFACT, data, len, e);
-	} else {
-		char shown[256];
-		clean_copy(shown, sizeof shown, uri);
-		rc = err_set(e, EXIT_CHECK,
-			     "version %s: artifact URI %s: only mlflow-artifacts:/ and file paths can be fetched",
-			     v->version, shown);
+	} else if (!rc) {
+		rc = fileio_read_all(file_path, REGISTRY_MAX_ARTIFACT, data, len, e);
 	}
 	cJSON_Delete(a);
 	return rc;
@@ -644,7 +763,7 @@ static int ml_register(void *impl, const struct registry_new_version *nv,
 		       size_t len, struct registry_version *out, struct err *e)
 {
 	struct mlflow_impl *m = impl;
-	char code[64];
+	char code[REGISTRY_MLFLOW_CODE_MAX];
 	char *url = NULL, *source = NULL, *schema = NULL, *eval = NULL;
 	cJSON *body = NULL, *a = NULL;
 	struct http_response r = {0};
@@ -701,7 +820,8 @@ static int ml_register(void *impl, const struct registry_new_version *nv,
 	}
 	if ((rc = call(m, "POST", "model-versions/create", NULL, body, &a, NULL, e)))
 		goto out;
-	rc = from_json(cJSON_GetObjectItemCaseSensitive(a, "model_version"), out, e);
+	rc = registry_mlflow_version_from_json(
+		cJSON_GetObjectItemCaseSensitive(a, "model_version"), out, e);
 out:
 	http_response_finish(&r);
 	cJSON_Delete(body);
@@ -754,6 +874,14 @@ struct registry *registry_open_mlflow(struct store *st, const char *model,
 	    strncmp(o->tracking_uri, "https://", 8) != 0) {
 		err_set(e, EXIT_INPUT, "MLflow: tracking URI %s: only http:// and https:// are supported",
 			o->tracking_uri);
+		return NULL;
+	}
+	/* Credentials in the URI would end up in every message and listing. */
+	const char *host = strstr(o->tracking_uri, "://") + 3;
+	if (memchr(host, '@', strcspn(host, "/?#"))) {
+		err_set(e, EXIT_INPUT, "MLflow: the tracking URI carries credentials: give them with "
+				       "MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD (or "
+				       "MLFLOW_TRACKING_TOKEN) instead");
 		return NULL;
 	}
 	struct mlflow_impl *m = calloc(1, sizeof *m);

@@ -219,22 +219,22 @@ out:
 
 int service_health(struct service *s, struct service_health *h, struct err *e)
 {
-	struct http_response r;
+	struct http_response r = {0};
 	memset(h, 0, sizeof *h);
 	int rc = call(s, "GET", "/health", NULL, SERVICE_MAX_SMALL, &r, e);
-	if (rc == 0)
-		rc = service_parse_health(r.body, r.len, h, e);
+	if (rc == 0 && (rc = service_parse_health(r.body, r.len, h, e)))
+		err_prefix(e, "model service at %s", s->base);
 	http_response_finish(&r);
 	return rc;
 }
 
 int service_model_info(struct service *s, struct service_info *i, struct err *e)
 {
-	struct http_response r;
+	struct http_response r = {0};
 	memset(i, 0, sizeof *i);
 	int rc = call(s, "GET", "/model/info", NULL, SERVICE_MAX_SMALL, &r, e);
-	if (rc == 0)
-		rc = service_parse_info(r.body, r.len, i, e);
+	if (rc == 0 && (rc = service_parse_info(r.body, r.len, i, e)))
+		err_prefix(e, "model service at %s", s->base);
 	http_response_finish(&r);
 	return rc;
 }
@@ -256,11 +256,11 @@ int service_predict(struct service *s, const cJSON *records, size_t n,
 		cJSON_Delete(batch);
 		if (!body)
 			return err_set(e, EXIT_BACKEND, "out of memory");
-		struct http_response r;
+		struct http_response r = {0};
 		int rc = call(s, "POST", "/predict", body, SERVICE_MAX_ANSWER, &r, e);
 		free(body);
-		if (rc == 0)
-			rc = service_parse_predictions(r.body, r.len, k, out + done, e);
+		if (rc == 0 && (rc = service_parse_predictions(r.body, r.len, k, out + done, e)))
+			err_prefix(e, "model service at %s", s->base);
 		http_response_finish(&r);
 		if (rc)
 			return rc;

@@ -55,6 +55,7 @@ static int compare(struct service *svc, const struct smoke_opts *o,
 		failed(r, c, &ce);
 		goto out;
 	}
+	r->answered = true;
 	double tol = o->tolerance > 0 ? o->tolerance : SMOKE_TOLERANCE;
 	r->rows = n;
 	for (size_t i = 0; i < n; i++) {
@@ -94,12 +95,14 @@ int smoke_run(struct service *svc, const struct smoke_opts *o,
 
 	struct smoke_check *c = add(r, "health");
 	struct service_health h;
-	if (service_health(svc, &h, &ce))
+	if (service_health(svc, &h, &ce)) {
 		failed(r, c, &ce);
-	else
+	} else {
+		r->answered = true;
 		snprintf(c->detail, sizeof c->detail, "%s%s%s",
 			 h.status[0] ? h.status : "answered",
 			 h.version[0] ? ", version " : "", h.version);
+	}
 
 	c = add(r, "version");
 	struct service_info info;
@@ -107,6 +110,7 @@ int smoke_run(struct service *svc, const struct smoke_opts *o,
 	if (service_model_info(svc, &info, &ce)) {
 		failed(r, c, &ce);
 	} else {
+		r->answered = true;
 		snprintf(r->served_version, sizeof r->served_version, "%s", info.version);
 		if (strcmp(info.version, o->expected_version) != 0) {
 			c->status = SMOKE_FAIL;
@@ -134,7 +138,7 @@ int smoke_run(struct service *svc, const struct smoke_opts *o,
 			r->pass = false;
 	if (r->pass)
 		return 0;
-	int code = r->transport_error ? EXIT_BACKEND : EXIT_CHECK;
+	int code = r->transport_error || !r->answered ? EXIT_BACKEND : EXIT_CHECK;
 	for (size_t i = 0; i < r->nchecks; i++)
 		if (r->checks[i].status == SMOKE_FAIL)
 			return err_set(e, code, "smoke test failed: %s: %s",

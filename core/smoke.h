@@ -52,13 +52,15 @@ struct smoke_result {
 	size_t worst;        /* its record's index */
 	double worst_served, worst_local;
 	bool transport_error; /* a call could not reach the service at all */
+	bool answered;        /* some call got a usable answer */
 	bool pass;
 };
 
 /* Runs the checks against SVC and fills R. Returns 0 when every check
  * passed, EXIT_CHECK when one failed (E says which, first), EXIT_BACKEND
- * when the service could not be reached at all, EXIT_INPUT when the local
- * engine could not score the records. */
+ * when the service could not be reached at all or gave no call a usable
+ * answer (errors, garbage: the service is down, not wrong), EXIT_INPUT when
+ * the local engine could not score the records. */
 int smoke_run(struct service *svc, const struct smoke_opts *o,
 	      struct smoke_result *r, struct err *e);
 

@@ -209,6 +209,110 @@ static void test_size_cap_aborts(void **state)
 	stop(&s);
 }
 
+static double seconds(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* A Content-Length over the cap fails at once, before any of the body. */
+static void test_declared_length_over_the_cap(void **state)
+{
+	(void)state;
+	struct piece p[] = {
+		{ "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+		  "Content-Length: 104857600\r\nConnection: close\r\n\r\n[", 5000 },
+		{ NULL, 0 } };
+	struct server s;
+	start(&s, p);
+	struct http_client *c = client(NULL, 0, 1024);
+	char url[128];
+	url_of(&s, "/huge", url, sizeof url);
+	struct http_request req = { .url = url };
+	struct http_response r;
+	struct err e = {0};
+	double t0 = seconds();
+	assert_int_equal(http_do(c, &req, &r, &e), EXIT_BACKEND);
+	assert_true(seconds() - t0 < 3);
+	assert_int_equal(r.error, HTTP_ERR_TOO_LARGE);
+	assert_non_null(strstr(e.msg, "larger than 1024 bytes"));
+	http_response_finish(&r);
+	http_client_destroy(c);
+	stop(&s);
+}
+
+/* Without a length (chunked), the bytes read are counted against the cap. */
+static void test_chunked_over_the_cap(void **state)
+{
+	(void)state;
+	static char chunk[1100];
+	snprintf(chunk, 8, "200\r\n");
+	memset(chunk + 5, 'x', 0x200);
+	memcpy(chunk + 5 + 0x200, "\r\n", 3);
+	struct piece p[] = {
+		{ "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+		  "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n", 0 },
+		{ chunk, 0 }, { chunk, 0 }, { chunk, 0 }, { "0\r\n\r\n", 0 }, { NULL, 0 } };
+	struct server s;
+	start(&s, p);
+	struct http_client *c = client(NULL, 0, 1024);
+	char url[128];
+	url_of(&s, "/chunked", url, sizeof url);
+	struct http_request req = { .url = url };
+	struct http_response r;
+	struct err e = {0};
+	assert_int_equal(http_do(c, &req, &r, &e), EXIT_BACKEND);
+	assert_int_equal(r.error, HTTP_ERR_TOO_LARGE);
+	http_response_finish(&r);
+	http_client_destroy(c);
+	stop(&s);
+}
+
+/* A server that echoes the token in its error: the body and the message
+ * carry asterisks instead. */
+static void test_echoed_token_is_scrubbed(void **state)
+{
+	(void)state;
+	const char *body = "{\"message\":\"bad token: Bearer s3cret-token-42 (and again "
+			   "s3cret-token-42)\"}";
+	char head[256];
+	snprintf(head, sizeof head, "HTTP/1.1 401 Unauthorized\r\nContent-Type: "
+		 "application/json\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n",
+		 strlen(body));
+	struct piece p[] = { { head, 0 }, { body, 0 }, { NULL, 0 } };
+	struct server s;
+	start(&s, p);
+	struct http_client *c = client("s3cret-token-42", 0, 0);
+	char url[128];
+	url_of(&s, "/echo", url, sizeof url);
+	struct http_request req = { .url = url };
+	struct http_response r;
+	struct err e = {0};
+	assert_int_equal(http_do(c, &req, &r, &e), EXIT_BACKEND);
+	assert_int_equal(r.status, 401);
+	assert_null(strstr(e.msg, "s3cret"));
+	assert_null(strstr(r.body, "s3cret"));
+	assert_non_null(strstr(e.msg, "bad token: Bearer *************** (and again"));
+	http_response_finish(&r);
+	http_client_destroy(c);
+	stop(&s);
+}
+
+static void test_url_redact(void **state)
+{
+	(void)state;
+	char buf[128];
+	http_url_redact("https://user:pw@host:8443/api/v1?token=x#f", buf, sizeof buf);
+	assert_string_equal(buf, "https://host:8443/api/v1");
+	http_url_redact("http://127.0.0.1:1/a@b?q", buf, sizeof buf);
+	assert_string_equal(buf, "http://127.0.0.1:1/a@b");
+	http_url_redact("http://host", buf, sizeof buf);
+	assert_string_equal(buf, "http://host");
+	http_url_redact("http://u@host/x", buf, 12);
+	assert_string_equal(buf, "http://host");
+}
+
 static void test_bad_json(void **state)
 {
 	(void)state;
@@ -367,6 +471,10 @@ int main(void)
 		cmocka_unit_test(test_json_round_trip_and_bearer),
 		cmocka_unit_test(test_status_message_without_the_token),
 		cmocka_unit_test(test_size_cap_aborts),
+		cmocka_unit_test(test_declared_length_over_the_cap),
+		cmocka_unit_test(test_chunked_over_the_cap),
+		cmocka_unit_test(test_echoed_token_is_scrubbed),
+		cmocka_unit_test(test_url_redact),
 		cmocka_unit_test(test_bad_json),
 		cmocka_unit_test(test_timeout_and_refused),
 		cmocka_unit_test(test_stream_in_pieces_and_broken),

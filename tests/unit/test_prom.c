@@ -225,6 +225,26 @@ static void test_durations(void **state)
 	assert_string_equal(buf, "15m");
 }
 
+/* Found by fuzz_prom_answers (corpus/prom_answers/regress_duration_*): a
+ * duration under half a millisecond, or one whose milliseconds pass long
+ * long, was written as nothing. */
+static void test_duration_edges(void **state)
+{
+	(void)state;
+	char buf[32];
+	double s;
+	assert_true(prom_parse_duration("0.0004", false, &s));
+	prom_format_duration(s, buf, sizeof buf);
+	assert_string_equal(buf, "0s");
+	assert_true(prom_parse_duration("9999999999999999999y", false, &s));
+	prom_format_duration(s, buf, sizeof buf);
+	assert_string_equal(buf, "3649999999999999475712d");
+	prom_format_duration(86400.0 * 1e5 + 1, buf, sizeof buf);
+	assert_string_equal(buf, "100000d1s");
+	prom_format_duration(0.0005, buf, sizeof buf);
+	assert_string_equal(buf, "1ms");
+}
+
 static void test_client_url(void **state)
 {
 	(void)state;
@@ -258,6 +278,7 @@ int main(void)
 		cmocka_unit_test(test_garbage),
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_durations),
+		cmocka_unit_test(test_duration_edges),
 		cmocka_unit_test(test_client_url),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
