@@ -39,13 +39,16 @@ static size_t utf8_decode(const unsigned char *p, size_t n, uint32_t *cp)
 	return len;
 }
 
-/* Code points shown as \uXXXX although they are valid: C1 controls and the
- * bidirectional formatting characters, which reorder the text around them. */
+/* Code points shown as \uXXXX although they are valid: C1 controls, the
+ * bidirectional formatting characters, which reorder the text around them,
+ * and the invisible zero-width ones (spaces, joiners, the byte order mark),
+ * which make two different names look the same. */
 static bool is_hidden_format(uint32_t cp)
 {
-	return (cp >= 0x80 && cp <= 0x9f) || cp == 0x061c || cp == 0x200e ||
-	       cp == 0x200f || (cp >= 0x202a && cp <= 0x202e) ||
-	       (cp >= 0x2066 && cp <= 0x2069);
+	return (cp >= 0x80 && cp <= 0x9f) || cp == 0x061c || cp == 0x180e ||
+	       (cp >= 0x200b && cp <= 0x200f) || (cp >= 0x202a && cp <= 0x202e) ||
+	       (cp >= 0x2060 && cp <= 0x2064) || (cp >= 0x2066 && cp <= 0x2069) ||
+	       cp == 0xfeff;
 }
 
 static int cp_width(uint32_t cp)
@@ -59,9 +62,9 @@ static int cp_width(uint32_t cp)
 
 /* The sanitised spelling of the character at P: either the bytes themselves
  * (returns 0 and sets *USED) or an escape written into ESC (returns its
- * length). */
+ * length). A backslash is doubled unless KEEP_BACKSLASH. */
 static size_t next_piece(const unsigned char *p, size_t n, size_t *used,
-			 char esc[16])
+			 char esc[16], bool keep_backslash)
 {
 	uint32_t cp;
 	size_t len = utf8_decode(p, n, &cp);
@@ -70,7 +73,7 @@ static size_t next_piece(const unsigned char *p, size_t n, size_t *used,
 		return (size_t)snprintf(esc, 16, "\\x%02x", p[0]);
 	}
 	*used = len;
-	if (cp == '\\') {
+	if (cp == '\\' && !keep_backslash) {
 		memcpy(esc, "\\\\", 3);
 		return 2;
 	}
@@ -82,7 +85,8 @@ static size_t next_piece(const unsigned char *p, size_t n, size_t *used,
 				(unsigned)cp);
 }
 
-size_t sanitize_text(const char *src, size_t len, char *out, size_t outsize)
+static size_t sanitize_into(const char *src, size_t len, char *out, size_t outsize,
+			    bool keep_backslash)
 {
 	const unsigned char *p = (const unsigned char *)src;
 	size_t need = 0, at = 0;
@@ -90,7 +94,7 @@ size_t sanitize_text(const char *src, size_t len, char *out, size_t outsize)
 	for (size_t i = 0; i < len;) {
 		char esc[16];
 		size_t used;
-		size_t elen = next_piece(p + i, len - i, &used, esc);
+		size_t elen = next_piece(p + i, len - i, &used, esc, keep_backslash);
 		const char *piece = elen ? esc : src + i;
 		size_t plen = elen ? elen : used;
 		if (!full && at + plen < outsize) {
@@ -105,6 +109,16 @@ size_t sanitize_text(const char *src, size_t len, char *out, size_t outsize)
 	if (outsize > 0)
 		out[at] = '\0';
 	return need;
+}
+
+size_t sanitize_text(const char *src, size_t len, char *out, size_t outsize)
+{
+	return sanitize_into(src, len, out, outsize, false);
+}
+
+size_t sanitize_display(const char *src, size_t len, char *out, size_t outsize)
+{
+	return sanitize_into(src, len, out, outsize, true);
 }
 
 char *sanitize_dup(const char *s)
@@ -126,7 +140,7 @@ bool sanitize_is_clean(const char *s)
 	for (size_t i = 0; i < n;) {
 		char esc[16];
 		size_t used;
-		if (next_piece(p + i, n - i, &used, esc))
+		if (next_piece(p + i, n - i, &used, esc, false))
 			return false;
 		i += used;
 	}

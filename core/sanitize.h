@@ -7,8 +7,10 @@
  *
  *   - C0 controls (including TAB, CR, LF), DEL and ESC become "\xNN";
  *   - C1 controls (U+0080..U+009F), bidirectional overrides, embeddings,
- *     isolates and marks, and code points the C library calls unprintable
- *     (wcwidth() < 0) become "\uXXXX";
+ *     isolates and marks, zero-width spaces, joiners and the byte order
+ *     mark (U+200B..U+200D, U+2060..U+2064, U+FEFF, U+180E), and code
+ *     points the C library calls unprintable (wcwidth() < 0) become
+ *     "\uXXXX";
  *   - a byte that does not start a valid, shortest-form UTF-8 sequence (or a
  *     surrogate, or a code point above U+10FFFF) becomes "\xNN";
  *   - a backslash becomes "\\", so an escape shown is never ambiguous with
@@ -31,6 +33,14 @@
  * number of bytes the whole sanitised text needs, without the NUL (as
  * snprintf does), so OUTSIZE > return value means nothing was cut. */
 size_t sanitize_text(const char *src, size_t len, char *out, size_t outsize);
+
+/* As sanitize_text(), except that a backslash is copied as it is: what the
+ * console draws. Text reaching a view is often sanitised already (core's
+ * error messages escape a server's words, so the command line prints them
+ * safely), and escaping it again would show "\\x1b" for one ESC. Whatever
+ * a terminal would interpret is still escaped; the price is that a literal
+ * "\x1b" in the text looks like an escaped ESC on the screen. */
+size_t sanitize_display(const char *src, size_t len, char *out, size_t outsize);
 
 /* The sanitised form of the NUL-terminated S in a new string the caller
  * frees; NULL when out of memory. S NULL gives NULL. */

@@ -39,6 +39,13 @@ Control endpoints (never authenticated; this is a sandbox):
     POST /sandbox/compact  forgets the event history (old resourceVersions get 410)
     POST /sandbox/conflict {"count": N}: the next N writes answer 409 Conflict,
                            as if another client had written first
+    POST /sandbox/hostile  {"namespace", "deployment", "text"}: one of the
+                           deployment's pods is renamed TEXT, and TEXT becomes
+                           its node, phase, a label and an annotation, and the
+                           deployment's change-cause (lone surrogates U+DC80..
+                           U+DCFF in TEXT are served as the raw bytes 80..FF:
+                           invalid UTF-8), so tests can check that a client
+                           never lets a server's text drive its terminal
 """
 
 import argparse
@@ -985,7 +992,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
     # --- responses ---
 
     def send_json(self, code, obj, headers=None):
-        body = json.dumps(obj).encode()
+        body = json.dumps(obj, ensure_ascii=False).encode("utf-8", "surrogateescape")
         self.send_response(code)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
@@ -1153,7 +1160,38 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 c.oldest_rv = c.rv
                 c.events.clear()
                 return self.send_json(200, {"resourceVersion": str(c.rv)})
+            if path == "/sandbox/hostile":
+                return self.hostile(body)
         raise ApiError(404, "NotFound", "no such sandbox endpoint")
+
+    def hostile(self, body):
+        """POST /sandbox/hostile. Caller holds the lock."""
+        c = self.cluster
+        text = body.get("text") if isinstance(body, dict) else None
+        if not isinstance(text, str) or not text:
+            raise ApiError(400, "BadRequest", 'hostile: body must be {"text": "..."}')
+        ns = body.get("namespace", "mlops-staging")
+        name = body.get("deployment", "churn-prediction")
+        dep = c.get("deployments", ns, name)
+        if dep is None:
+            raise not_found("deployments", name)
+        dep = copy.deepcopy(dep)
+        dep["metadata"].setdefault("annotations", {})["kubernetes.io/change-cause"] = text
+        c.put("deployments", dep, "MODIFIED")
+        pods = [p for rs in c.owned("replicasets", dep) for p in c.owned("pods", rs)]
+        if not pods:
+            raise ApiError(409, "Conflict", "hostile: %s has no pods yet" % name)
+        pod = copy.deepcopy(pods[0])
+        c.put("pods", pods[0], "DELETED")
+        md = pod["metadata"]
+        md["name"] = text
+        md["uid"] = str(uuid.UUID(int=c.rand.getrandbits(128)))
+        md.setdefault("labels", {})["hostile"] = text
+        md.setdefault("annotations", {})["hostile"] = text
+        pod["spec"]["nodeName"] = text
+        pod["status"]["phase"] = text
+        c.put("pods", pod, "ADDED")
+        return self.send_json(200, {"pod": len(text)})
 
     # --- discovery ---
 
@@ -1559,7 +1597,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
             pod = c.rand.choice(pods)
             dep = c.dep_of(pod, "pods")
             dep_name = dep["metadata"]["name"]
-            version, image = c.version_of(dep)
+            # A pod answers with the image it runs, not with its deployment's
+            # template: mid-rollout, the old pods still serve the old version.
+            version, image = c.version_of({"spec": {"template": {"spec": pod.get("spec", {})}}})
             f = c.fault(ns, dep_name)
         if sub in ("/health", "/healthz"):
             return self.send_json(200, {"status": "healthy", "model_loaded": True,

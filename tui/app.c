@@ -26,8 +26,9 @@
 #define TOAST_SECONDS 4.0
 #define PROMPT_MAX 512
 #define PALETTE_ROWS 8
-/* How often views' tick() runs. */
+/* How often views' tick() runs (divided by the refresh speed). */
 #define TICK_SECONDS 1.0
+#define REFRESH_SPEED_MAX 1000.0
 /* How long quitting waits for running jobs before leaving them behind. */
 #define QUIT_WAIT_MS 1000
 /* Keys beyond ASCII are kept apart from curses' KEY_* codes (which overlap
@@ -55,6 +56,7 @@ struct tui_app {
 	bool use_color;
 	const char *environment;
 	bool read_only;
+	char tls_insecure[96];
 	char *start_view;
 	const struct tui_command *commands;
 	size_t ncommands;
@@ -136,8 +138,14 @@ static void on_winch(int sig)
 static void restore_at_exit(void)
 {
 	if (curses_on) {
+		/* As stop_terminal(); the raw sequence would clear the main
+		 * screen once endwin() has left the alternate one. */
+		erase();
+		refresh();
 		endwin();
-		restore_terminal_raw();
+		curses_on = 0;
+		if (have_tio)
+			tcsetattr(STDIN_FILENO, TCSANOW, &saved_tio);
 	}
 }
 
@@ -184,7 +192,9 @@ static double mono_now(void)
 
 /* CHURNOPS_BENCH_FRAMES=FILE logs every key and every frame with wall-clock
  * microseconds, for bench/console: "key US" and "frame US BUSY" where BUSY is
- * the count of unfinished jobs (0: the frame shows everything asked for). */
+ * the count of unfinished jobs (0: the frame shows everything asked for), and
+ * "job US VIEW" when a job of the VIEW'th view (from 0, in the order they were
+ * added) hands over its result, so a soak test can count refreshes. */
 static void bench_log(struct tui_app *app, const char *what, long extra)
 {
 	if (!app->bench)
@@ -199,6 +209,31 @@ static void bench_log(struct tui_app *app, const char *what, long extra)
 	fflush(app->bench);
 }
 
+/* CHURNOPS_REFRESH_SPEED: the schedules' clock runs this many times as fast
+ * as the wall clock from CLOCK_BASE (wall) and CLOCK_MONO (monotonic) on. */
+static double refresh_speed = 1.0;
+static time_t clock_base;
+static double clock_mono;
+
+static void read_refresh_speed(void)
+{
+	const char *s = getenv("CHURNOPS_REFRESH_SPEED");
+	char *end;
+	double v = s && *s ? strtod(s, &end) : 1.0;
+	if (!s || !*s || *end || !(v >= 1.0))
+		v = 1.0;
+	refresh_speed = v < REFRESH_SPEED_MAX ? v : REFRESH_SPEED_MAX;
+	clock_base = time(NULL);
+	clock_mono = mono_now();
+}
+
+time_t tui_app_clock(void)
+{
+	if (refresh_speed == 1.0)
+		return time(NULL);
+	return clock_base + (time_t)((mono_now() - clock_mono) * refresh_speed);
+}
+
 /* ---- creation ---- */
 
 struct tui_app *tui_app_create(const struct tui_app_opts *o, struct err *e)
@@ -208,8 +243,12 @@ struct tui_app *tui_app_create(const struct tui_app_opts *o, struct err *e)
 		err_set(e, EXIT_INPUT, "out of memory");
 		return NULL;
 	}
+	read_refresh_speed();
 	app->environment = o->environment ? o->environment : "local";
 	app->read_only = o->read_only;
+	if (o->tls_insecure && *o->tls_insecure)
+		snprintf(app->tls_insecure, sizeof app->tls_insecure, " TLS UNVERIFIED: %s ",
+			 o->tls_insecure);
 	app->commands = o->commands;
 	app->ncommands = o->ncommands;
 	app->command_ctx = o->command_ctx;
@@ -257,8 +296,10 @@ int tui_app_add_view(struct tui_app *app, const struct view_ops *ops,
 }
 
 /* An app whose workers did not stop: kept reachable, never freed, since a
- * stuck job may still use a view's state until the process exits. */
-static struct tui_app *abandoned;
+ * stuck job may still use a view's state until the process exits. Volatile:
+ * nothing reads it, and the compiler would otherwise drop the store, leaving
+ * LeakSanitizer a leak to report at exit. */
+static struct tui_app *volatile abandoned;
 
 void tui_app_destroy(struct tui_app *app)
 {
@@ -506,15 +547,29 @@ static void draw_header(struct tui_app *app, struct tui_rect r)
 
 	const struct app_view *cur = &app->views[app->current];
 	const char *ctx = cur->ops->context ? cur->ops->context(cur->state) : NULL;
-	char right[160];
-	snprintf(right, sizeof right, " model: %s ", ctx ? ctx : "-");
+	/* The context is outside text (a version label, a directory's name):
+	 * measured as drawn, and given at most a third of the line, so it
+	 * never crowds out the tabs. */
+	char raw[160], right[640];
+	snprintf(raw, sizeof raw, " model: %s ", ctx ? ctx : "-");
+	sanitize_display(raw, strlen(raw), right, sizeof right);
+	int cw = sanitize_width(right), cmax = r.w / 3 > 30 ? r.w / 3 : 30;
+	if (cw > cmax)
+		cw = cmax;
 	const char *badge = app->read_only ? " READ-ONLY " : "";
 	int bw = (int)strlen(badge);
-	int rw = sanitize_width(right) + bw;
+	/* Unverified TLS is a standing risk: its badge is never the one
+	 * clipped away. */
+	int tw = sanitize_width(app->tls_insecure);
+	if (tw > r.w - x - bw)
+		tw = r.w - x - bw > 0 ? r.w - x - bw : 0;
+	int rw = cw + bw + tw;
 	if (rw > r.w - x)
 		rw = r.w - x;
 	int rx = r.x + r.w - rw;
-	widget_text(r.y, rx, rw, ROLE_HEADER, right);
+	widget_text_clean(r.y, rx, rw - tw - bw > 0 ? rw - tw - bw : 0, ROLE_HEADER, right);
+	if (tw)
+		widget_text(r.y, r.x + r.w - bw - tw, tw, ROLE_CRIT, app->tls_insecure);
 	if (bw)
 		widget_text(r.y, r.x + r.w - bw, bw, ROLE_BADGE, badge);
 
@@ -561,13 +616,25 @@ static void draw_status(struct tui_app *app, struct tui_rect r)
 	if (app->modal == MODAL_PROMPT) {
 		int x = r.x + widget_text(r.y, r.x, r.w, ROLE_ACCENT, app->prompt_label);
 		char clean[PROMPT_MAX * 4];
-		sanitize_text(app->prompt, strlen(app->prompt), clean, sizeof clean);
-		/* Show the end of a long line: the cursor is there. */
+		sanitize_display(app->prompt, strlen(app->prompt), clean, sizeof clean);
+		/* Show the end of a long line: the cursor is there. Whole
+		 * characters are dropped from the left, and the text, already
+		 * clean, is drawn as it is (escaping it again would double every
+		 * backslash). */
 		const char *p = clean;
 		int avail = r.x + r.w - x - 1;
-		while (sanitize_width(p) > avail && *p)
-			p++;
-		x += widget_text(r.y, x, avail, ROLE_INPUT, p);
+		int w = sanitize_width(p);
+		while (w > avail && *p) {
+			char one[8];
+			size_t n = 1;
+			while (n < 4 && ((unsigned char)p[n] & 0xc0) == 0x80)
+				n++;
+			memcpy(one, p, n);
+			one[n] = '\0';
+			w -= sanitize_width(one);
+			p += n;
+		}
+		x += widget_text_clean(r.y, x, avail, ROLE_INPUT, p);
 		move(r.y, x);
 		return;
 	}
@@ -875,6 +942,7 @@ static void dispatch_jobs(struct tui_app *app)
 	while ((j = worker_pool_take(app->pool))) {
 		for (size_t i = 0; i < app->nviews; i++) {
 			if (app->views[i].state == j->owner) {
+				bench_log(app, "job", (long)i);
 				if (app->views[i].ops->on_snapshot)
 					app->views[i].ops->on_snapshot(app->views[i].state, app, j);
 				break;
@@ -898,12 +966,21 @@ static void handle_resize(struct tui_app *app)
 
 /* ---- the loop ---- */
 
-static void tick_views(struct tui_app *app)
+/* Runs every view's tick(). What a tick asks to redraw (ages on screen)
+ * changes once a real second, however fast the refresh clock runs, so such
+ * a frame is drawn at most every TICK_SECONDS. */
+static void tick_views(struct tui_app *app, double *last_frame)
 {
+	bool redraw = false;
 	for (size_t i = 0; i < app->nviews; i++)
 		if (app->views[i].ops->tick &&
 		    app->views[i].ops->tick(app->views[i].state, app))
-			app->dirty = true;
+			redraw = true;
+	double now = mono_now();
+	if (redraw && now - *last_frame >= TICK_SECONDS * 0.99) {
+		*last_frame = now;
+		app->dirty = true;
+	}
 }
 
 static int start_terminal(struct tui_app *app, struct err *e)
@@ -928,10 +1005,14 @@ static int start_terminal(struct tui_app *app, struct err *e)
 			       t ? t : "(unset)");
 	}
 	set_term(scr);
+	/* The alternate screen is cleared before it is left: a terminal that
+	 * was enlarged meanwhile (tmux) keeps what lies beyond the main screen's
+	 * old size, which would otherwise be the last frame. */
 	restore_len = 0;
 	append_cap("sgr0");
 	append_cap("cnorm");
 	append_cap("rmkx");
+	append_cap("clear");
 	append_cap("rmcup");
 	curses_on = 1;
 	if (!atexit_done) {
@@ -956,6 +1037,8 @@ static void stop_terminal(void)
 {
 	if (!curses_on)
 		return;
+	erase();
+	refresh();
 	endwin();
 	SCREEN *scr = set_term(NULL);
 	curses_on = 0;
@@ -1004,10 +1087,10 @@ int tui_app_run(struct tui_app *app, struct err *e)
 	show_index(app, first);
 	app->previous = first;
 	app->dirty = true;
-	double next_tick = 0;
+	double next_tick = 0, tick_frame = 0;
 	for (size_t i = 0; i < app->nviews; i++)
 		if (app->views[i].ops->tick)
-			next_tick = mono_now() + TICK_SECONDS;
+			next_tick = mono_now() + TICK_SECONDS / refresh_speed;
 	while (!app->quit) {
 		if (app->dirty) {
 			app->dirty = false;
@@ -1034,8 +1117,8 @@ int tui_app_run(struct tui_app *app, struct err *e)
 			break;
 		}
 		if (next_tick > 0 && mono_now() >= next_tick) {
-			next_tick = mono_now() + TICK_SECONDS;
-			tick_views(app);
+			next_tick = mono_now() + TICK_SECONDS / refresh_speed;
+			tick_views(app, &tick_frame);
 		}
 		if (n == 0 && app->toast[0]) {
 			app->dirty = true;

@@ -24,6 +24,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <time.h>
 
 #include "command.h"
 #include "err.h"
@@ -73,6 +74,9 @@ struct tui_app_opts {
 	const char *theme;       /* name or path; NULL: "dark" (or mono with NO_COLOR) */
 	const char *environment; /* header's environment, e.g. "local" */
 	bool read_only;
+	/* Endpoints whose TLS verification is turned off ("prometheus,
+	 * kubernetes"), shown as a warning badge in the header; NULL: none. */
+	const char *tls_insecure;
 	const char *start_view;  /* name; NULL: the first view added */
 	const struct tui_command *commands; /* sorted; see tui/command.h */
 	size_t ncommands;
@@ -140,6 +144,13 @@ const char *tui_app_view_names(struct tui_app *app, char *buf, size_t n);
 
 /* Switches the theme (name or path). */
 int tui_app_set_theme(struct tui_app *app, const char *name, struct err *e);
+
+/* The clock views schedule their refreshes by, in seconds since the epoch:
+ * time(NULL), unless CHURNOPS_REFRESH_SPEED=N (1..1000) was set when the app
+ * was created, in which case it runs N times as fast from then on (and the
+ * views' tick() runs N times as often), so an hour of refreshes takes a
+ * minute at N = 60. Only schedules use it: read times and ages stay real. */
+time_t tui_app_clock(void);
 
 bool tui_app_read_only(const struct tui_app *app);
 void tui_app_quit(struct tui_app *app, bool confirm);

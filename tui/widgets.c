@@ -44,7 +44,7 @@ int widget_text(int y, int x, int w, enum tui_role role, const char *text)
 	char buf[TEXT_MAX];
 	if (!text || w <= 0)
 		return 0;
-	sanitize_text(text, strlen(text), buf, sizeof buf);
+	sanitize_display(text, strlen(text), buf, sizeof buf);
 	attrset(theme_attr(role));
 	int used = put_clean(y, x, w, buf);
 	attrset(theme_attr(ROLE_NORMAL));
@@ -66,7 +66,7 @@ int widget_text_right(int y, int x, int w, enum tui_role role, const char *text)
 	char buf[TEXT_MAX];
 	if (!text || w <= 0)
 		return 0;
-	sanitize_text(text, strlen(text), buf, sizeof buf);
+	sanitize_display(text, strlen(text), buf, sizeof buf);
 	int tw = sanitize_width(buf);
 	int pad = tw < w ? w - tw : 0;
 	attrset(theme_attr(role));
@@ -160,7 +160,7 @@ bool widget_table_set_rows(struct widget_table *t, size_t nrows)
 		for (size_t c = 0; c < t->ncols; c++) {
 			const char *s = t->cell(t->ud, r, c);
 			/* Escapes widen a cell: measure what will be drawn. */
-			int w = s ? (int)sanitize_text(s, strlen(s), NULL, 0) : 0;
+			int w = s ? (int)sanitize_display(s, strlen(s), NULL, 0) : 0;
 			if (w > t->want[c])
 				t->want[c] = w < CELL_WANT_MAX ? w : CELL_WANT_MAX;
 		}
@@ -330,7 +330,7 @@ void widget_form_draw(struct widget_form *f, const struct widget_form_field *fie
 		/* The arrows are ours, not data: draw them unsanitised by
 		 * sanitising the value alone. */
 		char clean[512];
-		sanitize_text(shown, strlen(shown), clean, sizeof clean);
+		sanitize_display(shown, strlen(shown), clean, sizeof clean);
 		if (fl->categorical)
 			snprintf(v, sizeof v, "%s %s %s", unicode ? "\u2039" : "<", clean,
 				 unicode ? "\u203a" : ">");
@@ -469,7 +469,11 @@ size_t widget_dialog(struct tui_rect area, const char *title, const char *text,
 {
 	enum { MAXL = 512 };
 	size_t starts[MAXL], lens[MAXL];
-	char *clean = sanitize_dup(text ? text : "");
+	const char *raw = text ? text : "";
+	size_t need = sanitize_display(raw, strlen(raw), NULL, 0) + 1;
+	char *clean = malloc(need);
+	if (clean)
+		sanitize_display(raw, strlen(raw), clean, need);
 	if (!clean) {
 		*shown = 0;
 		return 0;

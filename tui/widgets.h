@@ -2,7 +2,9 @@
  *
  * Everything here draws on stdscr with semantic roles (tui/theme.h) and only
  * ever runs on the UI thread. Text from outside is sanitised on the way
- * out (core/sanitize.h): a widget can be handed a raw CSV cell safely.
+ * out (sanitize_display() in core/sanitize.h): a widget can be handed a raw
+ * CSV cell, or a core error message that escaped a server's words already,
+ * safely and without escaping those escapes twice.
  * Geometry comes from tui/layout.h, which is where the arithmetic is tested.
  *
  * A widget that keeps state between frames (table, form) is a struct the
@@ -28,7 +30,7 @@ bool widget_unicode(void);
  * Returns the columns used. */
 int widget_text(int y, int x, int w, enum tui_role role, const char *text);
 
-/* As widget_text() for text already sanitised (sanitize_text()), which
+/* As widget_text() for text already sanitised (sanitize_display()), which
  * is drawn as it is. */
 int widget_text_clean(int y, int x, int w, enum tui_role role, const char *clean);
 

@@ -134,7 +134,7 @@ static void start_read(struct audit_view *v, struct tui_app *app)
 	struct err e = {0};
 	if (tui_app_submit(app, v, &j, &e)) {
 		tui_app_toast(app, ROLE_CRIT, "audit: %s", e.msg);
-		v->next = time(NULL) + REFRESH_S;
+		v->next = tui_app_clock() + REFRESH_S;
 		return;
 	}
 	v->busy = true;
@@ -159,7 +159,7 @@ static void av_show(void *state, struct tui_app *app)
 static bool av_tick(void *state, struct tui_app *app)
 {
 	struct audit_view *v = state;
-	if (!v->busy && time(NULL) >= v->next)
+	if (!v->busy && tui_app_clock() >= v->next)
 		start_read(v, app);
 	return true; /* ages on screen change every second */
 }
@@ -170,7 +170,7 @@ static void av_on_snapshot(void *state, struct tui_app *app, struct worker_job *
 	if (j->seq != v->seq)
 		return;
 	v->busy = false;
-	v->next = time(NULL) + REFRESH_S;
+	v->next = tui_app_clock() + REFRESH_S;
 	if (!j->result) {
 		tui_app_toast(app, ROLE_CRIT, "audit: %s", j->err.msg);
 		return;

@@ -1094,7 +1094,7 @@ static void draw_picker(struct whatif *w, struct tui_rect area)
 		used += (size_t)snprintf(line + used, sizeof line - used, " %s=%s",
 					 w->data->header[k], w->data->cells[row * w->data->ncols + k]);
 	char clean[4096];
-	sanitize_text(line, strlen(line), clean, sizeof clean);
+	sanitize_display(line, strlen(line), clean, sizeof clean);
 	size_t starts[2], lens[2];
 	size_t nl = layout_wrap(clean, in.w - 2, starts, lens, 2);
 	for (size_t i = 0; i < nl && i < 2; i++) {

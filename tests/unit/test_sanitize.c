@@ -54,6 +54,15 @@ static void test_bidi_escaped(void **state)
 	expect("\xe2\x80\x8f", "\\u200f");
 }
 
+static void test_zero_width_escaped(void **state)
+{
+	(void)state;
+	/* "prod" and "pr<ZWSP>od" must not look alike. */
+	expect("pr\xe2\x80\x8bod", "pr\\u200bod");
+	expect("a\xe2\x80\x8d" "b\xe2\x81\xa0" "c", "a\\u200db\\u2060c");
+	expect("\xef\xbb\xbfid", "\\ufeffid");
+}
+
 static void test_invalid_utf8_escaped(void **state)
 {
 	(void)state;
@@ -68,6 +77,18 @@ static void test_backslash_doubled(void **state)
 {
 	(void)state;
 	expect("C:\\x1b", "C:\\\\x1b");
+}
+
+static void test_display_keeps_backslashes(void **state)
+{
+	(void)state;
+	/* A message escaped once (by core) is drawn as it is, while what a
+	 * terminal would interpret is still escaped. */
+	char out[64];
+	const char *in = "err \\x1b[2J and \x1b]0;t\x07";
+	size_t need = sanitize_display(in, strlen(in), out, sizeof out);
+	assert_string_equal(out, "err \\x1b[2J and \\x1b]0;t\\x07");
+	assert_int_equal(need, strlen(out));
 }
 
 static void test_truncation_at_boundaries(void **state)
@@ -110,8 +131,10 @@ int main(void)
 		cmocka_unit_test(test_plain_text_unchanged),
 		cmocka_unit_test(test_controls_escaped),
 		cmocka_unit_test(test_bidi_escaped),
+		cmocka_unit_test(test_zero_width_escaped),
 		cmocka_unit_test(test_invalid_utf8_escaped),
 		cmocka_unit_test(test_backslash_doubled),
+		cmocka_unit_test(test_display_keeps_backslashes),
 		cmocka_unit_test(test_truncation_at_boundaries),
 		cmocka_unit_test(test_width_and_clip),
 	};
