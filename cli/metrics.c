@@ -3,8 +3,11 @@
  *
  *   metrics  the key series now and, with --range, over a range
  *   alerts   each trigger's state, rebuilt from the range it needs
- *   watch    evaluates the triggers every interval; when one fires it says
- *            what the environment's policy would do and exits 1
+ *   alerts history
+ *            the state transitions recorded in the store, newest first
+ *   watch    evaluates the triggers every interval, recording each
+ *            evaluation in the store; when one fires it says what the
+ *            environment's policy would do and exits 1
  *
  * Under policy auto, watch executes the rollback plan itself when a trigger
  * fires (cli/actions.c: rollback to the previous version with --strategy,
@@ -26,6 +29,7 @@
 #include "paths.h"
 #include "prom.h"
 #include "sanitize.h"
+#include "store.h"
 #include "triggers.h"
 
 #define COMMON_OPTIONS                                                                  \
@@ -55,6 +59,15 @@ static const struct cli_option render_options[] = {
 	{ NULL, NULL, NULL },
 };
 
+static const struct cli_option history_options[] = {
+	{ "env", "ENV", "only this environment (default: every environment)" },
+	{ "metric", "NAME", "only this metric (its name, like latency_p95)" },
+	{ "since", "DURATION", "only transitions in this past duration (like 1h)" },
+	{ "triggers", "FILE", "metric and trigger overrides, for the values' units" },
+	{ "json", NULL, "print JSON instead of text" },
+	{ NULL, NULL, NULL },
+};
+
 static const struct cli_option watch_options[] = {
 	COMMON_OPTIONS,
 	{ "once", NULL, "evaluate once and exit (1 when a trigger fires)" },
@@ -67,6 +80,7 @@ static int run_metrics(int argc, char **argv);
 static int run_alerts(int argc, char **argv);
 static int run_watch(int argc, char **argv);
 static int run_render(int argc, char **argv);
+static int run_history(int argc, char **argv);
 
 const struct cli_command cli_metrics_command = {
 	.name = "metrics",
@@ -78,8 +92,10 @@ const struct cli_command cli_metrics_command = {
 
 const struct cli_command cli_alerts_command = {
 	.name = "alerts",
-	.synopsis = "--env ENV [--json]  |  churnops alerts render [--env ENV] [--out FILE]",
-	.summary = "Show the rollback triggers' states, or render them as Prometheus rules.",
+	.synopsis = "--env ENV [--json]  |  churnops alerts render [--env ENV] [--out FILE]"
+		    "  |  churnops alerts history [--env ENV] [--metric NAME] [--since 1h] [--json]",
+	.summary = "Show the rollback triggers' states or their recorded history, or render "
+		   "them as Prometheus rules.",
 	.options = alerts_options,
 	.run = run_alerts,
 };
@@ -92,6 +108,15 @@ static const struct cli_command render_command = {
 	.run = run_render,
 };
 
+static const struct cli_command history_command = {
+	.name = "alerts history",
+	.synopsis = "[--env ENV] [--metric NAME] [--since DURATION] [--json]",
+	.summary = "Show the triggers' state transitions recorded by watch and the console, "
+		   "newest first.",
+	.options = history_options,
+	.run = run_history,
+};
+
 const struct cli_command cli_watch_command = {
 	.name = "watch",
 	.synopsis = "--env ENV [--once] [--interval 15s] [--json]",
@@ -101,9 +126,9 @@ const struct cli_command cli_watch_command = {
 };
 
 struct args {
-	const char *env, *prometheus, *triggers, *version, *out, *strategy;
+	const char *env, *prometheus, *triggers, *version, *out, *strategy, *metric;
 	bool json, once, canary;
-	double range, step, interval;
+	double range, step, interval, since;
 };
 
 /* Everything the three commands share once the arguments are in. */
@@ -112,10 +137,13 @@ struct ctx {
 	const struct trigger_env *env;
 	struct prom_client *pc;
 	char *config_path; /* the triggers file used, or NULL */
+	struct store *store; /* watch: where evaluations are recorded, or NULL */
+	bool record_failing; /* the last recording failed (said once) */
 };
 
 static void ctx_finish(struct ctx *x)
 {
+	store_close(x->store);
 	prom_client_destroy(x->pc);
 	triggers_config_finish(&x->cfg);
 	free(x->config_path);
@@ -156,9 +184,12 @@ static int parse_args(const struct cli_command *cmd, int argc, char **argv,
 			a->out = value;
 		else if (strcmp(name, "strategy") == 0)
 			a->strategy = value;
+		else if (strcmp(name, "metric") == 0)
+			a->metric = value;
 		else {
 			double *slot = strcmp(name, "range") == 0 ? &a->range
-				     : strcmp(name, "step") == 0 ? &a->step : &a->interval;
+				     : strcmp(name, "step") == 0 ? &a->step
+				     : strcmp(name, "since") == 0 ? &a->since : &a->interval;
 			if (!prom_parse_duration(value, false, slot)) {
 				cli_usage_error(cmd->name, "--%s: '%s' is not a duration like 30s, 5m or 1h",
 						name, value);
@@ -170,7 +201,7 @@ static int parse_args(const struct cli_command *cmd, int argc, char **argv,
 		return 1;
 	if (r < 0)
 		return -1;
-	if (!a->env && cmd != &render_command) {
+	if (!a->env && cmd != &render_command && cmd != &history_command) {
 		cli_usage_error(cmd->name, "--env is required (staging or production)");
 		return -1;
 	}
@@ -207,8 +238,10 @@ static int setup(const char *cmd, const struct args *a, struct ctx *x, struct er
 		return rc;
 	if (a->interval)
 		x->cfg.interval = a->interval;
-	if (!a->env)
-		return 0; /* render: every environment, no Prometheus needed */
+	/* render: every environment; history: whatever environments the store
+	 * holds; neither needs Prometheus. */
+	if (!a->env || strcmp(cmd, history_command.name) == 0)
+		return 0;
 	x->env = triggers_config_env(&x->cfg, a->env);
 	if (!x->env) {
 		char names[256] = "";
@@ -478,8 +511,28 @@ out:
 	return rc;
 }
 
+/* Records D's evaluation at NOW (ERROR: why it failed, or NULL) when the
+ * context has a store (watch). A failure to record never stops a watch: it
+ * is said on stderr, once until recording works again. */
+static void record(struct ctx *x, const struct trigger_def *d, const struct trigger_status *s,
+		   double now, const char *error)
+{
+	if (!x->store)
+		return;
+	struct err re = { 0 };
+	if (triggers_record(x->store, x->env->name, d, s, now, error, &re)) {
+		if (!x->record_failing)
+			fprintf(stderr, "churnops watch: evaluation not recorded in the store: %s\n",
+				re.msg);
+		x->record_failing = true;
+	} else {
+		x->record_failing = false;
+	}
+}
+
 /* Evaluates every trigger: from history the first time (HISTORY), then
- * with one instant query each. MS receives the slowest query's latency. */
+ * with one instant query each, recording each evaluation (see record()).
+ * MS receives the slowest query's latency. */
 static int evaluate_all(struct ctx *x, const char *version, bool history, double now,
 			struct trigger_status *st, double *ms, struct err *e)
 {
@@ -493,6 +546,7 @@ static int evaluate_all(struct ctx *x, const char *version, bool history, double
 							     now, &st[i], &q_ms, e)
 				 : triggers_evaluate(x->pc, &x->cfg, d, x->env, version, now,
 						     &st[i], &q_ms, e);
+		record(x, d, &st[i], now, rc ? e->msg : NULL);
 		if (rc)
 			return rc;
 		if (q_ms > *ms)
@@ -548,6 +602,8 @@ static int run_alerts(int argc, char **argv)
 {
 	if (argc > 1 && strcmp(argv[1], "render") == 0)
 		return run_render(argc - 1, argv + 1);
+	if (argc > 1 && strcmp(argv[1], "history") == 0)
+		return run_history(argc - 1, argv + 1);
 	struct args a;
 	int pr = parse_args(&cli_alerts_command, argc, argv, &a);
 	if (pr)
@@ -627,6 +683,48 @@ static void announce(const struct ctx *x, const struct trigger_status *st, cJSON
 		cJSON_AddStringToObject(o, "action", action);
 }
 
+/* One cycle of watch, at NOW: evaluates every trigger (from history while
+ * *HISTORY, which the first answered cycle clears), records each evaluation,
+ * prints the states and, when one fires, what the policy does about it.
+ * Returns 0 to go on, EXIT_CHECK when a trigger fired, or another code (E
+ * set) when the watch must stop; an unreachable Prometheus is said and
+ * outlived (0) unless A->once. */
+static int watch_cycle(struct ctx *x, const struct args *a, struct trigger_status *st,
+		       bool *history, double now, struct err *e)
+{
+	double ms;
+	int rc = evaluate_all(x, a->version, *history, now, st, &ms, e);
+	if (rc == EXIT_INPUT || (rc && a->once))
+		return rc;
+	if (rc) {
+		/* A watch outlives a Prometheus restart: say so and retry. */
+		cli_fail(e);
+		err_clear(e);
+		return 0;
+	}
+	*history = false;
+	bool fire = false;
+	for (size_t i = 0; i < x->cfg.ndefs; i++)
+		fire |= x->cfg.defs[i].has_trigger && st[i].state == TRIGGER_FIRING;
+	cJSON *o = a->json ? states_json(x, st, a->version, now) : NULL;
+	if (o)
+		cJSON_AddNumberToObject(o, "query_ms", ms);
+	if (!a->json) {
+		char clock[16];
+		fmt_clock(now, clock, sizeof clock);
+		printf("\n%s\n", clock);
+		print_states(x, st);
+	}
+	if (fire)
+		announce(x, st, o, a->strategy);
+	if (o) {
+		print_json(o, false);
+		cJSON_Delete(o);
+	}
+	fflush(stdout);
+	return fire ? EXIT_CHECK : 0;
+}
+
 static int run_watch(int argc, char **argv)
 {
 	struct args a;
@@ -646,6 +744,11 @@ static int run_watch(int argc, char **argv)
 	}
 	for (size_t i = 0; i < x.cfg.ndefs; i++)
 		triggers_status_init(&st[i]);
+	/* The history of evaluations is worth having, not worth stopping a
+	 * watch for: without a store the watch goes on unrecorded. */
+	struct err se = { 0 };
+	if (!(x.store = store_open(NULL, &se)))
+		fprintf(stderr, "churnops watch: evaluations will not be recorded: %s\n", se.msg);
 	bool history = true;
 	if (!a.json) {
 		char dur[32];
@@ -654,42 +757,8 @@ static int run_watch(int argc, char **argv)
 		printf("policy %s, evaluated every %s\n", triggers_policy_name(x.env->policy), dur);
 	}
 	for (;;) {
-		double now = wall_now(), ms;
-		rc = evaluate_all(&x, a.version, history, now, st, &ms, &e);
-		if (rc == EXIT_INPUT || (rc && a.once))
-			goto out;
-		if (rc) {
-			/* A watch outlives a Prometheus restart: say so and retry. */
-			cli_fail(&e);
-			err_clear(&e);
-			rc = 0;
-		} else {
-			history = false;
-			bool fire = false;
-			for (size_t i = 0; i < x.cfg.ndefs; i++)
-				fire |= x.cfg.defs[i].has_trigger && st[i].state == TRIGGER_FIRING;
-			cJSON *o = a.json ? states_json(&x, st, a.version, now) : NULL;
-			if (o)
-				cJSON_AddNumberToObject(o, "query_ms", ms);
-			if (!a.json) {
-				char clock[16];
-				fmt_clock(now, clock, sizeof clock);
-				printf("\n%s\n", clock);
-				print_states(&x, st);
-			}
-			if (fire)
-				announce(&x, st, o, a.strategy);
-			if (o) {
-				print_json(o, false);
-				cJSON_Delete(o);
-			}
-			fflush(stdout);
-			if (fire) {
-				rc = EXIT_CHECK;
-				goto out;
-			}
-		}
-		if (a.once)
+		double now = wall_now();
+		if ((rc = watch_cycle(&x, &a, st, &history, now, &e)) || a.once)
 			break;
 		double wait = x.cfg.interval - (wall_now() - now);
 		if (wait > 0) {
@@ -725,6 +794,144 @@ static int run_render(int argc, char **argv)
 	rc = fileio_write_all(a.out ? a.out : "-", yaml, strlen(yaml), &e);
 out:
 	free(yaml);
+	if (rc && e.msg[0])
+		cli_fail(&e);
+	ctx_finish(&x);
+	return rc;
+}
+
+/* T as ISO 8601 UTC with milliseconds, as the store writes its times. */
+static void fmt_time(double t, char *buf, size_t size)
+{
+	time_t s = (time_t)floor(t);
+	struct tm tm;
+	gmtime_r(&s, &tm);
+	size_t n = strftime(buf, size, "%Y-%m-%dT%H:%M:%S", &tm);
+	int ms = (int)((t - floor(t)) * 1000);
+	snprintf(buf + n, size - n, ".%03dZ", ms > 999 ? 999 : ms);
+}
+
+/* A recorded value in its metric's unit when the configuration knows the
+ * metric, else as a plain number. */
+static void fmt_recorded(const struct ctx *x, const struct store_eval *ev, char *buf,
+			 size_t size)
+{
+	for (size_t i = 0; i < x->cfg.ndefs; i++) {
+		if (strcmp(x->cfg.defs[i].name, ev->metric) == 0) {
+			triggers_format_value(&x->cfg.defs[i], ev->has_value, ev->value, buf, size);
+			return;
+		}
+	}
+	if (ev->has_value)
+		snprintf(buf, size, "%g", ev->value);
+	else
+		snprintf(buf, size, "no data");
+}
+
+static cJSON *history_json(const struct ctx *x, const struct args *a, struct store *store,
+			   double since, const struct store_eval *tr, size_t n)
+{
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "store", store_path(store));
+	if (a->env)
+		cJSON_AddStringToObject(o, "env", a->env);
+	else
+		cJSON_AddNullToObject(o, "env");
+	if (a->metric)
+		cJSON_AddStringToObject(o, "metric", a->metric);
+	else
+		cJSON_AddNullToObject(o, "metric");
+	if (a->since)
+		cJSON_AddNumberToObject(o, "since", since);
+	else
+		cJSON_AddNullToObject(o, "since");
+	cJSON *list = cJSON_AddArrayToObject(o, "transitions");
+	for (size_t i = 0; i < n; i++) {
+		char when[40], val[48];
+		fmt_time(tr[i].at, when, sizeof when);
+		fmt_recorded(x, &tr[i], val, sizeof val);
+		cJSON *t = cJSON_CreateObject();
+		cJSON_AddStringToObject(t, "time", when);
+		cJSON_AddNumberToObject(t, "at", tr[i].at);
+		cJSON_AddStringToObject(t, "env", tr[i].env);
+		cJSON_AddStringToObject(t, "metric", tr[i].metric);
+		if (tr[i].prev_state[0])
+			cJSON_AddStringToObject(t, "from", tr[i].prev_state);
+		else
+			cJSON_AddNullToObject(t, "from");
+		cJSON_AddStringToObject(t, "to", tr[i].state);
+		if (tr[i].has_value)
+			cJSON_AddNumberToObject(t, "value", tr[i].value);
+		else
+			cJSON_AddNullToObject(t, "value");
+		cJSON_AddStringToObject(t, "value_text", val);
+		cJSON_AddNumberToObject(t, "series", (double)tr[i].nseries);
+		if (tr[i].error[0])
+			cJSON_AddStringToObject(t, "error", tr[i].error);
+		else
+			cJSON_AddNullToObject(t, "error");
+		cJSON_AddItemToArray(list, t);
+	}
+	return o;
+}
+
+static void print_history(const struct ctx *x, const struct store_eval *tr, size_t n)
+{
+	printf("%-24s %-12s %-14s %-21s %s\n", "time", "env", "metric", "from -> to", "value");
+	for (size_t i = 0; i < n; i++) {
+		char when[40], val[48], move[48];
+		fmt_time(tr[i].at, when, sizeof when);
+		fmt_recorded(x, &tr[i], val, sizeof val);
+		snprintf(move, sizeof move, "%s -> %s", tr[i].prev_state[0] ? tr[i].prev_state : "-",
+			 tr[i].state);
+		printf("%-24s ", when);
+		put_clean(tr[i].env, 12);
+		printf(" ");
+		put_clean(tr[i].metric, 14);
+		printf(" %-21s %s", move, val);
+		if (tr[i].error[0]) {
+			printf("  (");
+			put_clean(tr[i].error, 0);
+			printf(")");
+		}
+		printf("\n");
+	}
+}
+
+static int run_history(int argc, char **argv)
+{
+	struct args a;
+	int pr = parse_args(&history_command, argc, argv, &a);
+	if (pr)
+		return pr > 0 ? EXIT_OK : EXIT_INPUT;
+	struct err e = { 0 };
+	struct ctx x;
+	struct store *store = NULL;
+	struct store_eval *tr = NULL;
+	size_t n = 0;
+	int rc = setup(history_command.name, &a, &x, &e);
+	if (rc)
+		goto out;
+	if (!(store = store_open(NULL, &e))) {
+		rc = e.code ? e.code : EXIT_INPUT;
+		goto out;
+	}
+	double since = a.since ? wall_now() - a.since : 0;
+	if ((rc = store_eval_transitions(store, a.env, a.metric, since, 0, &tr, &n, &e)))
+		goto out;
+	if (a.json) {
+		cJSON *o = history_json(&x, &a, store, since, tr, n);
+		print_json(o, true);
+		cJSON_Delete(o);
+	} else if (n) {
+		print_history(&x, tr, n);
+	} else {
+		printf("no trigger state changes recorded (churnops watch and the console's "
+		       "metrics view record them)\n");
+	}
+out:
+	store_evals_free(tr, n);
+	store_close(store);
 	if (rc && e.msg[0])
 		cli_fail(&e);
 	ctx_finish(&x);

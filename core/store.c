@@ -1,7 +1,9 @@
 #include "store.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <sqlite3.h>
 
@@ -11,6 +13,8 @@
 struct store {
 	sqlite3 *db;
 	char *path;
+	double eval_retention;  /* seconds */
+	double eval_pruned_at;  /* wall clock of this connection's last prune */
 };
 
 /* Migration N (1-based) is migrations[N - 1]. Append only: a released
@@ -136,6 +140,21 @@ static const char *const migrations[] = {
 	"ALTER TABLE audit ADD COLUMN before_version TEXT NOT NULL DEFAULT '';"
 	"ALTER TABLE audit ADD COLUMN after_version TEXT NOT NULL DEFAULT '';"
 	"ALTER TABLE audit ADD COLUMN reason TEXT NOT NULL DEFAULT '';",
+	/* 5: trigger evaluations, by environment, metric and time. */
+	"CREATE TABLE trigger_evals ("
+	"  id INTEGER PRIMARY KEY,"
+	"  env TEXT NOT NULL CHECK (env <> ''),"
+	"  metric TEXT NOT NULL CHECK (metric <> ''),"
+	"  at REAL NOT NULL,"
+	"  state TEXT NOT NULL"
+	"    CHECK (state IN ('nodata', 'inactive', 'pending', 'firing')),"
+	"  has_value INTEGER NOT NULL DEFAULT 0 CHECK (has_value IN (0, 1)),"
+	"  value REAL,"
+	"  nseries INTEGER NOT NULL DEFAULT 0,"
+	"  error TEXT NOT NULL DEFAULT ''"
+	");"
+	"CREATE INDEX trigger_evals_metric ON trigger_evals (env, metric, at);"
+	"CREATE INDEX trigger_evals_at ON trigger_evals (at);",
 };
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -260,6 +279,7 @@ struct store *store_open(const char *path, struct err *e)
 				st->path);
 		goto fail;
 	}
+	st->eval_retention = STORE_EVAL_RETENTION_S;
 	sqlite3_extended_result_codes(st->db, 1);
 	sqlite3_busy_timeout(st->db, STORE_BUSY_TIMEOUT_MS);
 	/* WAL may be refused (a file system without shared memory); the store
@@ -1412,4 +1432,212 @@ out:
 	*out = v;
 	*n = cnt;
 	return 0;
+}
+
+/* ---- trigger evaluations ------------------------------------------------- */
+
+void store_eval_set_retention(struct store *st, double seconds)
+{
+	if (seconds > 0)
+		st->eval_retention = seconds;
+}
+
+static double wall_clock(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int eval_delete_before(struct store *st, double before, long long *removed,
+			      struct err *e)
+{
+	sqlite3_stmt *q = prepare(st, "DELETE FROM trigger_evals WHERE at < ?", NULL, 0, e);
+	if (!q)
+		return EXIT_INPUT;
+	sqlite3_bind_double(q, 1, before);
+	int rc = sqlite3_step(q) == SQLITE_DONE ? 0
+						 : db_error(st, e, "pruning trigger evaluations");
+	if (!rc && removed)
+		*removed = sqlite3_changes(st->db);
+	sqlite3_finalize(q);
+	return rc;
+}
+
+int store_eval_prune(struct store *st, double before, long long *removed,
+		     struct err *e)
+{
+	if (removed)
+		*removed = 0;
+	return eval_delete_before(st, before, removed, e);
+}
+
+static int eval_insert(struct store *st, const struct store_eval *ev, struct err *e)
+{
+	char error[STORE_EVAL_ERROR_MAX + 1] = "";
+	if (ev->error) {
+		size_t n = strlen(ev->error);
+		if (n > STORE_EVAL_ERROR_MAX) {
+			/* Cut on a character boundary: no half UTF-8 sequence. */
+			n = STORE_EVAL_ERROR_MAX;
+			while (n > 0 && ((unsigned char)ev->error[n] & 0xC0) == 0x80)
+				n--;
+		}
+		memcpy(error, ev->error, n);
+		error[n] = '\0';
+	}
+	const char *args[] = {ev->env, ev->metric};
+	sqlite3_stmt *q = prepare(st, "INSERT INTO trigger_evals (env, metric, at, state, "
+				  "has_value, value, nseries, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+				  args, 2, e);
+	if (!q)
+		return EXIT_INPUT;
+	bool has = ev->has_value && isfinite(ev->value);
+	int rc = sqlite3_bind_double(q, 3, ev->at) != SQLITE_OK ||
+		 sqlite3_bind_text(q, 4, ev->state, -1, SQLITE_TRANSIENT) != SQLITE_OK ||
+		 sqlite3_bind_int(q, 5, has) != SQLITE_OK ||
+		 (has ? sqlite3_bind_double(q, 6, ev->value) : sqlite3_bind_null(q, 6)) != SQLITE_OK ||
+		 sqlite3_bind_int64(q, 7, ev->nseries) != SQLITE_OK ||
+		 sqlite3_bind_text(q, 8, error, -1, SQLITE_TRANSIENT) != SQLITE_OK
+		 ? db_error(st, e, "binding a query") : 0;
+	if (!rc && sqlite3_step(q) != SQLITE_DONE)
+		rc = db_error(st, e, "recording the trigger evaluation");
+	sqlite3_finalize(q);
+	return rc;
+}
+
+int store_eval_add(struct store *st, const struct store_eval *ev, struct err *e)
+{
+	double now = wall_clock();
+	if (now - st->eval_pruned_at < STORE_EVAL_PRUNE_EVERY_S)
+		return eval_insert(st, ev, e);
+	/* The prune and the append share one write transaction: one lock, one
+	 * sync. */
+	int rc = store_tx_begin(st, e);
+	if (rc)
+		return rc;
+	if ((rc = eval_delete_before(st, now - st->eval_retention, NULL, e)) ||
+	    (rc = eval_insert(st, ev, e))) {
+		store_tx_rollback(st);
+		return rc;
+	}
+	rc = store_tx_commit(st, e);
+	if (!rc)
+		st->eval_pruned_at = now;
+	return rc;
+}
+
+void store_evals_free(struct store_eval *v, size_t n)
+{
+	if (!v)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		free(v[i].env);
+		free(v[i].metric);
+		free(v[i].state);
+		free(v[i].error);
+		free(v[i].prev_state);
+	}
+	free(v);
+}
+
+/* Runs Q (whose columns are id, env, metric, at, state, has_value, value,
+ * nseries, error, prev_state) into a new array. Finalizes Q. */
+static int eval_rows(struct store *st, sqlite3_stmt *q, struct store_eval **out, size_t *n,
+		     struct err *e)
+{
+	struct store_eval *v = NULL;
+	size_t cnt = 0, cap = 0;
+	int rc = 0, step;
+	while ((step = sqlite3_step(q)) == SQLITE_ROW) {
+		if (cnt == cap) {
+			size_t ncap = cap ? 2 * cap : 16;
+			struct store_eval *nv = realloc(v, ncap * sizeof *nv);
+			if (!nv) {
+				rc = err_set(e, EXIT_INPUT, "out of memory");
+				goto out;
+			}
+			v = nv;
+			cap = ncap;
+		}
+		struct store_eval *r = &v[cnt++];
+		memset(r, 0, sizeof *r);
+		r->id = sqlite3_column_int64(q, 0);
+		r->env = col_dup(q, 1);
+		r->metric = col_dup(q, 2);
+		r->at = sqlite3_column_double(q, 3);
+		r->state = col_dup(q, 4);
+		r->has_value = sqlite3_column_int(q, 5) != 0 &&
+			       sqlite3_column_type(q, 6) != SQLITE_NULL;
+		r->value = r->has_value ? sqlite3_column_double(q, 6) : 0;
+		r->nseries = sqlite3_column_int64(q, 7);
+		r->error = col_dup(q, 8);
+		r->prev_state = col_dup(q, 9);
+		if (!r->env || !r->metric || !r->state || !r->error || !r->prev_state) {
+			rc = err_set(e, EXIT_INPUT, "out of memory");
+			goto out;
+		}
+	}
+	if (step != SQLITE_DONE)
+		rc = db_error(st, e, "reading trigger evaluations");
+out:
+	sqlite3_finalize(q);
+	if (rc) {
+		store_evals_free(v, cnt);
+		return rc;
+	}
+	*out = v;
+	*n = cnt;
+	return 0;
+}
+
+static int eval_query(struct store *st, const char *sql, const char *env,
+		      const char *metric, double since, size_t limit,
+		      struct store_eval **out, size_t *n, struct err *e)
+{
+	*out = NULL;
+	*n = 0;
+	const char *args[] = {env, metric};
+	sqlite3_stmt *q = prepare(st, sql, args, 2, e);
+	if (!q)
+		return EXIT_INPUT;
+	if (sqlite3_bind_double(q, 3, since) != SQLITE_OK ||
+	    sqlite3_bind_int64(q, 4, limit ? (sqlite3_int64)limit : -1) != SQLITE_OK) {
+		sqlite3_finalize(q);
+		return db_error(st, e, "binding a query");
+	}
+	return eval_rows(st, q, out, n, e);
+}
+
+int store_eval_list(struct store *st, const char *env, const char *metric,
+		    double since, size_t limit, struct store_eval **out, size_t *n,
+		    struct err *e)
+{
+	return eval_query(st,
+			  "SELECT id, env, metric, at, state, has_value, value, nseries, error, '' "
+			  "FROM trigger_evals "
+			  "WHERE (?1 IS NULL OR env = ?1) AND (?2 IS NULL OR metric = ?2) "
+			  "AND at >= ?3 ORDER BY at DESC, id DESC LIMIT ?4",
+			  env, metric, since, limit, out, n, e);
+}
+
+/* The previous state comes from the window's own rows (LAG), and for the
+ * first row of each metric in the window from the newest row before SINCE,
+ * found through the (env, metric, at) index. */
+int store_eval_transitions(struct store *st, const char *env, const char *metric,
+			   double since, size_t limit, struct store_eval **out,
+			   size_t *n, struct err *e)
+{
+	return eval_query(st,
+			  "SELECT id, env, metric, at, state, has_value, value, nseries, error, prev "
+			  "FROM (SELECT t.*, COALESCE("
+			  "  LAG(t.state) OVER (PARTITION BY t.env, t.metric ORDER BY t.at, t.id),"
+			  "  (SELECT p.state FROM trigger_evals p WHERE p.env = t.env "
+			  "   AND p.metric = t.metric AND p.at < ?3 ORDER BY p.at DESC, p.id DESC "
+			  "   LIMIT 1), '') AS prev "
+			  " FROM trigger_evals t "
+			  " WHERE (?1 IS NULL OR t.env = ?1) AND (?2 IS NULL OR t.metric = ?2) "
+			  " AND t.at >= ?3) "
+			  "WHERE prev <> state ORDER BY at DESC, id DESC LIMIT ?4",
+			  env, metric, since, limit, out, n, e);
 }

@@ -22,6 +22,14 @@
  * environment (owner, pid, host, started) and the audit log (who, when,
  * what, environment, version, outcome, detail; never credentials).
  *
+ * Migration 4: the audit log's before and after versions and reason.
+ *
+ * Migration 5: trigger evaluations (core/triggers' states as `churnops
+ * watch` and the console's metrics view evaluate them): environment,
+ * metric, evaluation time, state, value, number of series and, when the
+ * query failed, its error text; indexed by (environment, metric, time) and
+ * by time for pruning.
+ *
  * Times are ISO 8601 UTC with milliseconds ("2026-11-26T18:50:00.123Z"),
  * set by the database when a row is written.
  */
@@ -323,5 +331,72 @@ int store_audit_add(struct store *st, const struct store_audit *a, struct err *e
 int store_audit_list(struct store *st, const char *env, size_t limit,
 		     struct store_audit **out, size_t *n, struct err *e);
 void store_audit_free(struct store_audit *v, size_t n); /* NULL ok */
+
+/* ---- trigger evaluations (core/triggers, cli/metrics.c, views/metrics.c) --
+ * Every evaluation of a trigger is appended, so the history of its states
+ * outlives the process that evaluated it. Rows older than the retention
+ * (STORE_EVAL_RETENTION_S unless store_eval_set_retention says otherwise)
+ * are deleted by store_eval_add itself, at most once every
+ * STORE_EVAL_PRUNE_EVERY_S per connection: the index on time makes a prune
+ * that finds nothing one index probe. Two processes (a watch and the
+ * console) may append at once: each append is one write transaction
+ * waiting out the busy timeout. */
+
+#define STORE_EVAL_RETENTION_S (7 * 86400.0)
+#define STORE_EVAL_PRUNE_EVERY_S 60.0
+#define STORE_EVAL_ERROR_MAX 1000 /* bytes of error text kept */
+
+/* One evaluation. at is the evaluation time in seconds since the epoch (the
+ * evaluator's clock, not the time the row was written). state is a
+ * triggers_state_name() ("nodata", "inactive", "pending", "firing"). value
+ * means something only when has_value. error is "" unless the query failed
+ * (the state is then the one the trigger kept); it holds the server's or
+ * the network's words, never credentials (a Prometheus URL with userinfo
+ * is refused by core/prom). prev_state is filled by
+ * store_eval_transitions only: the metric's state before this row, "" when
+ * the row is the first one kept. Strings are owned by the struct. */
+struct store_eval {
+	long long id;
+	char *env;
+	char *metric;
+	double at;
+	char *state;
+	bool has_value;
+	double value;
+	long long nseries;
+	char *error;
+	char *prev_state;
+};
+
+/* Appends EV (id and prev_state are ignored; error may be NULL, and is cut
+ * to STORE_EVAL_ERROR_MAX bytes), pruning first when a prune is due. A
+ * non-finite value is stored as no value. */
+int store_eval_add(struct store *st, const struct store_eval *ev, struct err *e);
+
+/* The retention for this connection's pruning, in seconds (> 0). */
+void store_eval_set_retention(struct store *st, double seconds);
+
+/* Evaluations of ENV (NULL: every environment), only METRIC's when METRIC
+ * is not NULL, with at >= SINCE, newest first, at most LIMIT (0: all), into
+ * a new array; free it with store_evals_free. */
+int store_eval_list(struct store *st, const char *env, const char *metric,
+		    double since, size_t limit, struct store_eval **out, size_t *n,
+		    struct err *e);
+
+/* As store_eval_list, but only the transitions: the rows whose state
+ * differs from the previous row of the same environment and metric (the
+ * first row kept of a metric counts, with prev_state ""). A row at or after
+ * SINCE is compared with the row before it even when that one is older than
+ * SINCE, so the window does not invent a transition at its start. */
+int store_eval_transitions(struct store *st, const char *env, const char *metric,
+			   double since, size_t limit, struct store_eval **out,
+			   size_t *n, struct err *e);
+
+/* Deletes the evaluations with at < BEFORE; *REMOVED (may be NULL) receives
+ * how many. */
+int store_eval_prune(struct store *st, double before, long long *removed,
+		     struct err *e);
+
+void store_evals_free(struct store_eval *v, size_t n); /* NULL ok */
 
 #endif

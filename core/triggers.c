@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "json.h"
+#include "store.h"
 
 /* Label matchers every default query shares. */
 #define SEL "namespace=\"{namespace}\",deployment=\"{deployment}\""
@@ -475,6 +476,36 @@ const char *triggers_state_name(enum trigger_state s)
 	case TRIGGER_FIRING: return "firing";
 	}
 	return "?";
+}
+
+bool triggers_state_parse(const char *name, enum trigger_state *out)
+{
+	static const enum trigger_state all[] = {TRIGGER_NODATA, TRIGGER_INACTIVE,
+						 TRIGGER_PENDING, TRIGGER_FIRING};
+	for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
+		if (name && strcmp(name, triggers_state_name(all[i])) == 0) {
+			*out = all[i];
+			return true;
+		}
+	}
+	return false;
+}
+
+int triggers_record(struct store *st, const char *env, const struct trigger_def *def,
+		    const struct trigger_status *s, double at, const char *error,
+		    struct err *e)
+{
+	struct store_eval ev = {
+		.env = (char *)env,
+		.metric = def->name,
+		.at = at,
+		.state = (char *)triggers_state_name(s->state),
+		.has_value = !error && s->has_value,
+		.value = s->value,
+		.nseries = error ? 0 : (long long)s->nseries,
+		.error = (char *)error,
+	};
+	return store_eval_add(st, &ev, e);
 }
 
 const char *triggers_policy_name(enum trigger_policy p)

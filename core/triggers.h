@@ -206,6 +206,20 @@ int triggers_evaluate_history(struct prom_client *pc, const struct trigger_confi
 char *triggers_render_rules(const struct trigger_config *c,
 			    const struct trigger_env *env, struct err *e);
 
+/* ---- the evaluations' history (core/store) ------------------------------ */
+
+struct store;
+
+/* Whether NAME is a state's triggers_state_name(); the state into *OUT. */
+bool triggers_state_parse(const char *name, enum trigger_state *out);
+
+/* Appends one evaluation of DEF in environment ENV at AT to the store: S's
+ * state, value and number of series; or, when ERROR is not NULL (the query
+ * failed), the state S kept, no value, and ERROR as the reason. */
+int triggers_record(struct store *st, const char *env, const struct trigger_def *def,
+		    const struct trigger_status *s, double at, const char *error,
+		    struct err *e);
+
 /* Canary comparison: the same metric for the stable deployment and its
  * canary (the environment's canary_deployment, "DEPLOYMENT-canary" by
  * default). The canary is worse when it is beyond stable by more than the

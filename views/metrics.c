@@ -18,6 +18,13 @@
  * job a cancel flag, set when it runs past READ_LIMIT_S and when the
  * console quits, so neither a key nor q ever waits for Prometheus.
  *
+ * Every evaluation is recorded in the store (core/store's trigger
+ * evaluations, as `churnops watch` records its own) by the worker, on its
+ * own store connection; the same job reads back each trigger's state
+ * transitions of the last HISTORY_WINDOW_S, and the focused environment
+ * shows the selected metric's as a timeline: when each state began, its
+ * value then, and how long it lasted.
+ *
  * A firing trigger puts a banner across every view (tui_app_banner). The
  * banner names the trigger; taking the rollback from it belongs to the
  * actions (promote and rollback) and has no key here yet.
@@ -33,6 +40,7 @@
 #include "paths.h"
 #include "prom.h"
 #include "sanitize.h"
+#include "store.h"
 #include "triggers.h"
 #include "views.h"
 #include "widgets.h"
@@ -42,6 +50,8 @@
 #define READ_LIMIT_S 10     /* a job still running after this is cancelled */
 #define REQUEST_TIMEOUT_MS 4000
 #define CHART_POINTS 120    /* samples per range query */
+#define HISTORY_WINDOW_S 86400.0 /* the timeline's reach */
+#define HISTORY_MAX 12      /* transitions kept per metric */
 
 static const double ranges[] = {60, 300, 900, 3600, 21600, 86400};
 #define NRANGES (sizeof ranges / sizeof ranges[0])
@@ -54,6 +64,9 @@ struct metric_snap {
 	char *query;              /* expanded, or NULL */
 	double *t, *v;            /* the chart: the series with most samples */
 	size_t npts;
+	struct store_eval *hist;  /* recorded transitions, newest first */
+	size_t nhist;
+	double last_recorded;     /* the newest recorded evaluation, 0: none */
 };
 
 struct env_snap {
@@ -68,6 +81,7 @@ struct env_snap {
 struct metrics_snapshot {
 	struct trigger_config cfg;
 	char *error;              /* the triggers file could not be loaded */
+	char *store_error;        /* evaluations neither recorded nor read: why */
 	size_t nenvs, ndefs;
 	struct env_snap env[MAX_ENVS];
 	bool any_configured;
@@ -97,6 +111,7 @@ static void metric_finish(struct metric_snap *m)
 	free(m->query);
 	free(m->t);
 	free(m->v);
+	store_evals_free(m->hist, m->nhist);
 	memset(m, 0, sizeof *m);
 }
 
@@ -120,6 +135,7 @@ static void snapshot_free(void *p)
 		env_finish(&s->env[i]);
 	triggers_config_finish(&s->cfg);
 	free(s->error);
+	free(s->store_error);
 	free(s);
 }
 
@@ -201,8 +217,44 @@ static int read_chart(struct prom_client *pc, const char *q, const struct metric
 	return rc;
 }
 
+/* Records M's evaluation (ERROR: why it failed, or NULL) of a trigger. A
+ * store that refuses is said once per job, in the snapshot. */
+static void record(struct store *st, struct metrics_snapshot *s, const struct trigger_env *te,
+		   const struct trigger_def *d, const struct metric_snap *m, const char *error)
+{
+	if (!st || !d->has_trigger || s->store_error)
+		return;
+	struct err e = {0};
+	if (triggers_record(st, te->name, d, &m->st, s->end, error, &e))
+		s->store_error = strdup(e.msg);
+}
+
+/* Each trigger's recorded transitions over the last HISTORY_WINDOW_S and
+ * its newest recorded evaluation, by whichever process recorded them. */
+static void read_history(struct store *st, struct metrics_snapshot *s, size_t k,
+			 const struct trigger_env *te)
+{
+	for (size_t i = 0; st && !s->store_error && i < s->ndefs; i++) {
+		const struct trigger_def *d = &s->cfg.defs[i];
+		struct metric_snap *m = &s->env[k].m[i];
+		if (!d->has_trigger)
+			continue;
+		struct err e = {0};
+		struct store_eval *last = NULL;
+		size_t nlast = 0;
+		if (store_eval_transitions(st, te->name, d->name, s->end - HISTORY_WINDOW_S,
+					   HISTORY_MAX, &m->hist, &m->nhist, &e) ||
+		    store_eval_list(st, te->name, d->name, 0, 1, &last, &nlast, &e)) {
+			s->store_error = strdup(e.msg);
+			return;
+		}
+		m->last_recorded = nlast ? last[0].at : 0;
+		store_evals_free(last, nlast);
+	}
+}
+
 static void read_env(const struct read_arg *a, struct metrics_snapshot *s, size_t k,
-		     const struct trigger_env *te)
+		     const struct trigger_env *te, struct store *st)
 {
 	struct env_snap *es = &s->env[k];
 	es->name = strdup(te->name);
@@ -242,12 +294,14 @@ static void read_env(const struct read_arg *a, struct metrics_snapshot *s, size_
 		m->query = triggers_expand(&s->cfg, d, te, NULL, &me);
 		if (!m->query) {
 			m->error = strdup(me.msg);
+			record(st, s, te, d, m, me.msg);
 			continue;
 		}
 		int rc = prev || !d->has_trigger
 				 ? triggers_evaluate(pc, &s->cfg, d, te, NULL, s->end, &m->st, NULL, &me)
 				 : triggers_evaluate_history(pc, &s->cfg, d, te, NULL, s->end, &m->st,
 							     NULL, &me);
+		record(st, s, te, d, m, rc ? me.msg : NULL);
 		if (!rc)
 			rc = read_chart(pc, m->query, s, m, &me);
 		if (rc) {
@@ -288,8 +342,24 @@ static void *read_run(void *arg, struct err *e)
 	free(path);
 	s->ndefs = s->cfg.ndefs < MAX_DEFS ? s->cfg.ndefs : MAX_DEFS;
 	s->nenvs = s->cfg.nenvs < MAX_ENVS ? s->cfg.nenvs : MAX_ENVS;
-	for (size_t k = 0; k < s->nenvs; k++)
-		read_env(a, s, k, &s->cfg.envs[k]);
+	/* This job's own connection: the UI thread never touches the store. */
+	struct store *st = NULL;
+	for (size_t k = 0; k < s->nenvs; k++) {
+		struct prom_options po = {.url = s->cfg.envs[k].prometheus_url};
+		prom_options_from_env(&po);
+		if (po.url && *po.url) {
+			struct err se = {0};
+			if (!(st = store_open(NULL, &se)))
+				s->store_error = strdup(se.msg);
+			break;
+		}
+	}
+	for (size_t k = 0; k < s->nenvs; k++) {
+		read_env(a, s, k, &s->cfg.envs[k], st);
+		if (s->env[k].configured)
+			read_history(st, s, k, &s->cfg.envs[k]);
+	}
+	store_close(st);
 	s->read_at = time(NULL);
 	return s;
 }
@@ -327,7 +397,7 @@ static void start_read(struct metrics_view *v, struct tui_app *app)
 	struct err e = {0};
 	if (tui_app_submit(app, v, &j, &e)) {
 		tui_app_toast(app, ROLE_CRIT, "metrics: %s", e.msg);
-		v->next = time(NULL) + 5;
+		v->next = tui_app_clock() + 5;
 		return;
 	}
 	v->busy = true;
@@ -401,7 +471,7 @@ static void mv_on_snapshot(void *state, struct tui_app *app, struct worker_job *
 		return;
 	v->busy = false;
 	if (!j->result) {
-		v->next = time(NULL) + 5;
+		v->next = tui_app_clock() + 5;
 		tui_app_toast(app, ROLE_CRIT, "metrics: %s", j->err.msg);
 		return;
 	}
@@ -412,7 +482,7 @@ static void mv_on_snapshot(void *state, struct tui_app *app, struct worker_job *
 		interval = 1;
 	if (interval > 15)
 		interval = 15;
-	v->next = time(NULL) + (time_t)interval;
+	v->next = tui_app_clock() + (time_t)interval;
 	for (size_t k = 0; k < s->nenvs; k++) {
 		struct env_snap *es = &s->env[k];
 		if (v->timed_out && es->error && strstr(es->error, "cancel")) {
@@ -432,6 +502,13 @@ static void mv_on_snapshot(void *state, struct tui_app *app, struct worker_job *
 				struct metric_snap tmp = es->m[i];
 				es->m[i] = old->m[i];
 				old->m[i] = tmp;
+				/* The recorded history is this read's, from the store. */
+				store_evals_free(es->m[i].hist, es->m[i].nhist);
+				es->m[i].hist = tmp.hist;
+				es->m[i].nhist = tmp.nhist;
+				es->m[i].last_recorded = tmp.last_recorded;
+				old->m[i].hist = NULL;
+				old->m[i].nhist = 0;
 			}
 			es->stale_at = old->stale_at ? old->stale_at : v->snap->read_at;
 		}
@@ -462,7 +539,7 @@ static bool mv_tick(void *state, struct tui_app *app)
 	if (v->busy && !v->timed_out && now - v->started >= READ_LIMIT_S) {
 		v->timed_out = true;
 		atomic_store(&v->cancel, true);
-	} else if (!v->busy && now >= v->next) {
+	} else if (!v->busy && tui_app_clock() >= v->next) {
 		start_read(v, app);
 	}
 	return true;
@@ -599,6 +676,54 @@ static void age_text(time_t t, char *buf, size_t n)
 		snprintf(buf, n, "%ldh", s / 3600);
 }
 
+/* The timeline of metric I of environment K in R: a header with how old
+ * the newest recorded evaluation is, then one line per state, newest
+ * first: when it began, the state in its role, the value then and how
+ * long it held (the newest: so far). */
+static void draw_history(const struct metrics_snapshot *s, size_t k, size_t i,
+			 struct tui_rect r)
+{
+	const struct trigger_def *d = &s->cfg.defs[i];
+	const struct metric_snap *m = &s->env[k].m[i];
+	int y = r.y, end = r.y + r.h;
+	if (r.h < 1 || r.w < 12)
+		return;
+	widget_printf(y++, r.x, r.w, ROLE_TITLE, "%s: state history", d->title);
+	if (y >= end)
+		return;
+	if (!d->has_trigger) {
+		widget_text(y, r.x, r.w, ROLE_MUTED, "no trigger: nothing recorded");
+		return;
+	}
+	if (s->store_error) {
+		widget_printf(y, r.x, r.w, ROLE_CRIT, "store: %s", s->store_error);
+		return;
+	}
+	if (!m->nhist) {
+		widget_text(y, r.x, r.w, ROLE_MUTED, "nothing recorded in the last 24h");
+		return;
+	}
+	char age[32];
+	age_text((time_t)m->last_recorded, age, sizeof age);
+	widget_printf(y++, r.x, r.w, ROLE_MUTED, "%zu change%s in 24h, evaluated %s ago",
+		      m->nhist, m->nhist == 1 ? "" : "s", age);
+	for (size_t j = 0; j < m->nhist && y < end; j++) {
+		const struct store_eval *h = &m->hist[j];
+		enum trigger_state st;
+		enum tui_role role = triggers_state_parse(h->state, &st) ? state_role(st) : ROLE_STALE;
+		char clock[16], val[48], held[32];
+		fmt_clock(h->at, clock, sizeof clock);
+		triggers_format_value(d, h->has_value, h->value, val, sizeof val);
+		double until = j ? m->hist[j - 1].at : s->end;
+		prom_format_duration(round(until - h->at), held, sizeof held);
+		int used = widget_printf(y, r.x, r.w, ROLE_MUTED, "%s ", clock);
+		used += widget_printf(y, r.x + used, r.w - used, role, "%-9s", h->state);
+		used += widget_printf(y, r.x + used, r.w - used, ROLE_NORMAL, "%-11s", val);
+		widget_printf(y, r.x + used, r.w - used, ROLE_MUTED, "%s%s", held, j ? "" : "+");
+		y++;
+	}
+}
+
 static void draw_env(struct metrics_view *v, size_t k, struct tui_rect box)
 {
 	const struct metrics_snapshot *s = v->snap;
@@ -625,7 +750,7 @@ static void draw_env(struct metrics_view *v, size_t k, struct tui_rect box)
 		size_t starts[6], lens[6];
 		size_t maxl = (size_t)(in.h / 2 > 6 ? 6 : in.h / 2 < 3 ? 3 : in.h / 2);
 		snprintf(raw, sizeof raw, "Prometheus: %s", es->error);
-		sanitize_text(raw, strlen(raw), msg, sizeof msg);
+		sanitize_display(raw, strlen(raw), msg, sizeof msg);
 		size_t nl = layout_wrap(msg, w, starts, lens, 6);
 		for (size_t i = 0; i < nl && i < maxl && y < end; i++) {
 			char line[4096];
@@ -639,6 +764,19 @@ static void draw_env(struct metrics_view *v, size_t k, struct tui_rect box)
 		if (y < end)
 			widget_printf(y++, x, w, ROLE_STALE, "as last read %s ago (may be out of date):",
 				      age);
+	}
+	/* The focused environment gives the selected metric's timeline a
+	 * column on the right when the panel is wide, else its last rows. */
+	if (v->focus == k && v->selected < s->ndefs) {
+		if (w >= 100) {
+			int hw = 38;
+			draw_history(s, k, v->selected, (struct tui_rect){y, x + w - hw, end - y, hw});
+			w -= hw + 2;
+		} else if (end - y >= 12) {
+			int hh = (end - y) / 3;
+			draw_history(s, k, v->selected, (struct tui_rect){end - hh, x, hh, w});
+			end -= hh;
+		}
 	}
 	int per = (end - y) / (int)(s->ndefs ? s->ndefs : 1);
 	for (size_t i = 0; i < s->ndefs && y < end; i++) {
@@ -794,8 +932,41 @@ void *metrics_view_create(struct console *c)
 	return v;
 }
 
+/* The newest recorded change of state of any trigger in S (not a metric's
+ * first evaluation), or NULL; *ENV and *DEF say whose. */
+static const struct store_eval *last_change(const struct metrics_snapshot *s, size_t *env,
+					    size_t *def)
+{
+	const struct store_eval *best = NULL;
+	for (size_t k = 0; k < s->nenvs; k++) {
+		for (size_t i = 0; i < s->ndefs; i++) {
+			const struct metric_snap *m = &s->env[k].m[i];
+			for (size_t j = 0; j < m->nhist; j++) {
+				if (!m->hist[j].prev_state[0])
+					continue;
+				if (!best || m->hist[j].at > best->at) {
+					best = &m->hist[j];
+					*env = k;
+					*def = i;
+				}
+				break;
+			}
+		}
+	}
+	return best;
+}
+
+/* Counts that are zero are left out, so that two environments, the data's
+ * age and the last change fit a 120-column line. */
 bool metrics_view_summary(void *state, char *buf, size_t n, enum tui_role *role)
 {
+	static const struct {
+		enum trigger_state state;
+		const char *name;
+	} order[] = {
+		{TRIGGER_FIRING, "firing"}, {TRIGGER_PENDING, "pending"},
+		{TRIGGER_INACTIVE, "inactive"}, {TRIGGER_NODATA, "no data"},
+	};
 	struct metrics_view *v = state;
 	const struct metrics_snapshot *s = v ? v->snap : NULL;
 	if (!s || s->error || !s->any_configured)
@@ -815,23 +986,42 @@ bool metrics_view_summary(void *state, char *buf, size_t n, enum tui_role *role)
 			for (size_t i = 0; i < s->ndefs; i++)
 				if (s->cfg.defs[i].has_trigger && es->m[i].has_status)
 					counts[es->m[i].st.state]++;
-			w = snprintf(buf + used, n - used, " %s %zu firing, %zu pending, %zu inactive, "
-				     "%zu no data;", es->name, counts[TRIGGER_FIRING],
-				     counts[TRIGGER_PENDING], counts[TRIGGER_INACTIVE],
-				     counts[TRIGGER_NODATA]);
+			char list[128] = "";
+			size_t lu = 0;
+			for (size_t o = 0; o < sizeof order / sizeof order[0]; o++) {
+				if (!counts[order[o].state] || lu + 1 >= sizeof list)
+					continue;
+				int lw = snprintf(list + lu, sizeof list - lu, "%s%zu %s", lu ? ", " : "",
+						  counts[order[o].state], order[o].name);
+				if (lw > 0)
+					lu += (size_t)lw;
+			}
+			w = snprintf(buf + used, n - used, " %s %s;", es->name,
+				     lu ? list : "no triggers");
 			if (counts[TRIGGER_FIRING])
 				worst = ROLE_CRIT;
 			else if ((counts[TRIGGER_PENDING] || counts[TRIGGER_NODATA]) && worst != ROLE_CRIT)
 				worst = ROLE_WARN;
 		}
-		if (w < 0)
+		if (w < 0 || (size_t)w >= n - used) {
+			used = n - 1;
 			break;
+		}
 		used += (size_t)w;
 	}
 	char age[32];
 	age_text(s->read_at, age, sizeof age);
-	if (used + 1 < n)
-		snprintf(buf + used, n - used, " read %s ago", age);
+	int w = used + 1 < n ? snprintf(buf + used, n - used, " read %s ago", age) : -1;
+	if (w > 0 && (size_t)w < n - used)
+		used += (size_t)w;
+	size_t k = 0, i = 0;
+	const struct store_eval *c = last_change(s, &k, &i);
+	if (c && used + 1 < n) {
+		char ago[32];
+		age_text((time_t)c->at, ago, sizeof ago);
+		snprintf(buf + used, n - used, "; last: %s %s %s->%s %s ago", s->env[k].name,
+			 s->cfg.defs[i].title, c->prev_state, c->state, ago);
+	}
 	*role = worst;
 	return true;
 }

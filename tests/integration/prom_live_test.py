@@ -13,7 +13,10 @@ ROC-AUC drop take their triggers pending, then firing (no sooner than the
 `for:` after they went active), and back to inactive after a reset, each
 within a bounded time; watch --once and a running watch exit 1 when one
 fires and say policy auto would roll back; Prometheus' own error words on a
-bad query (exit 3); exit 3 when it is down. A small API double stands in for
+bad query (exit 3); exit 3 when it is down. During the latency rise the
+states come from `watch --once` (policy off, a private store), which records
+each evaluation: `alerts history` then gives the transitions inactive ->
+pending -> firing -> inactive in order, in JSON and in text. A small API double stands in for
 what a real server will not send: garbage, an oversized body, too many
 series, and checks the credentials on the wire.
 """
@@ -47,6 +50,7 @@ PROM = None
 PROM_URL = None
 PROM_DIR = None
 TRIGGERS = None
+TRIGGERS_OFF = None  # the same with staging's policy off: watch only watches
 LATENCIES = []
 
 
@@ -98,7 +102,7 @@ def start_prometheus(d, target_port, rules):
 
 
 def setUpModule():
-    global SIM, PROM, PROM_URL, PROM_DIR, TRIGGERS
+    global SIM, PROM, PROM_URL, PROM_DIR, TRIGGERS, TRIGGERS_OFF
     h.require_binary()
     if not os.path.exists(PROMETHEUS):
         raise RuntimeError("prometheus not found: apt-get install prometheus (the tests "
@@ -110,6 +114,10 @@ def setUpModule():
     with open(TRIGGERS, "w") as f:
         json.dump({"interval": "1s", "window": "10s", "metrics": metrics,
                    "environments": {"staging": {"policy": "auto"}}}, f)
+    TRIGGERS_OFF = os.path.join(PROM_DIR, "triggers-off.json")
+    with open(TRIGGERS_OFF, "w") as f:
+        json.dump({"interval": "1s", "window": "10s", "metrics": metrics,
+                   "environments": {"staging": {"policy": "off"}}}, f)
     # The same triggers as Prometheus alerting rules: the server evaluates
     # them alongside churnops, and the two must agree.
     rules = os.path.join(PROM_DIR, "rules.yml")
@@ -191,6 +199,18 @@ def server_alerts():
             for a in json.loads(text)["data"]["alerts"]}
 
 
+def watch_once(home):
+    """States from `watch --once --json` under policy off, recorded in the
+    store of CHURNOPS_HOME=HOME: {name: trigger}."""
+    p = run("watch", "--env", "staging", "--once", "--json", "--triggers", TRIGGERS_OFF,
+            env={"CHURNOPS_HOME": home})
+    if p.returncode not in (0, 1):
+        raise AssertionError(h.describe(p))
+    doc = json.loads(p.stdout)
+    LATENCIES.append(doc["query_ms"])
+    return {t["name"]: t for t in doc["triggers"]}
+
+
 def all_inactive():
     t = alerts()
     return t if all(x["state"] == "inactive" for x in t.values()) else None
@@ -245,14 +265,16 @@ class Live(unittest.TestCase):
         h.assert_ok(self, p)
         self.assertEqual(json.loads(p.stdout)["namespace"], "mlops-production")
 
-    def _rise_and_recover(self, fault, name):
+    def _rise_and_recover(self, fault, name, poll=alerts):
+        """Injects FAULT and follows NAME's trigger through POLL (a function
+        returning {name: trigger}) until it fires and, after a reset, clears."""
         start = time.time()
         SIM.inject(dict(namespace=NS, deployment=DEP, **fault))
         pending = wait_for(self, name + " pending",
                            lambda: (lambda t: t if t[name]["state"] in ("pending", "firing")
-                                    else None)(alerts()))
+                                    else None)(poll()))
         firing = wait_for(self, name + " firing",
-                          lambda: (lambda t: t if t[name]["state"] == "firing" else None)(alerts()))
+                          lambda: (lambda t: t if t[name]["state"] == "firing" else None)(poll()))
         t = firing[name]
         self.assertGreaterEqual(t["fired_at"] - t["active_at"], FOR_S - 0.01)
         self.assertGreaterEqual(t["active_at"], start - 15)
@@ -271,7 +293,7 @@ class Live(unittest.TestCase):
         self.assertNotIn((alert, "production"), server_alerts())
         SIM.reset()
         cleared = wait_for(self, name + " back to inactive",
-                           lambda: (lambda t: t if t[name]["state"] == "inactive" else None)(alerts()))
+                           lambda: (lambda t: t if t[name]["state"] == "inactive" else None)(poll()))
         self.assertIsNone(cleared[name]["active_at"])
         self.assertIsNone(cleared[name]["fired_at"])
         wait_for(self, "Prometheus resolving " + alert,
@@ -279,8 +301,62 @@ class Live(unittest.TestCase):
         return pending, firing, cleared
 
     def test_latency_rise(self):
-        pending, firing, _ = self._rise_and_recover({"latency_ms": 800}, "latency_p95")
+        home = h.tempdir("churnops-prom-history-")
+        started = time.time()
+        pending, firing, _ = self._rise_and_recover({"latency_ms": 800}, "latency_p95",
+                                                    poll=lambda: watch_once(home))
         self.assertGreater(firing["latency_p95"]["value"], 0.5)
+        # Every evaluation watch made is in the store: the history has the
+        # trigger's transitions, newest first.
+        since = "%ds" % (time.time() - started + 30)
+        p = run("alerts", "history", "--env", "staging", "--metric", "latency_p95",
+                "--since", since, "--json", env={"CHURNOPS_HOME": home})
+        h.assert_ok(self, p)
+        doc = json.loads(p.stdout)
+        self.assertEqual((doc["env"], doc["metric"]), ("staging", "latency_p95"))
+        self.assertTrue(doc["store"].startswith(home), doc["store"])
+        moves = list(reversed(doc["transitions"]))
+        times = [t["at"] for t in moves]
+        self.assertEqual(times, sorted(times))
+        for t in moves:
+            self.assertEqual(set(t), {"time", "at", "env", "metric", "from", "to", "value",
+                                      "value_text", "series", "error"})
+            self.assertEqual((t["env"], t["metric"], t["error"]), ("staging", "latency_p95", None))
+            self.assertRegex(t["time"], r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
+            self.assertGreaterEqual(t["at"], started - 1)
+        # The first evaluation recorded starts the history (from null); the
+        # rise may already have been pending by then.
+        self.assertIsNone(moves[0]["from"])
+        states = [m["to"] for m in moves]
+        if states[0] == "inactive":
+            states = states[1:]
+        self.assertEqual(states, ["pending", "firing", "inactive"], doc)
+        fired = [t for t in moves if t["to"] == "firing"][0]
+        self.assertEqual(fired["from"], "pending")
+        self.assertGreater(fired["value"], 0.5)
+        self.assertRegex(fired["value_text"], r"^\d+\.\d ms$")
+        self.assertEqual(moves[-1]["from"], "firing")
+        self.assertLess(moves[-1]["value"], 0.5)
+        # Text: one line per transition, newest first, values in their unit.
+        p = run("alerts", "history", "--env", "staging", env={"CHURNOPS_HOME": home})
+        h.assert_ok(self, p)
+        lines = [l for l in p.stdout.splitlines()[1:] if "latency_p95" in l]
+        self.assertRegex(lines[0], r"staging\s+latency_p95\s+firing -> inactive\s+\d+\.\d ms")
+        self.assertRegex(lines[1], r"pending -> firing\s+\d+\.\d ms")
+        # Filters: another metric (untouched: only its first evaluation),
+        # another environment (never watched here).
+        p = run("alerts", "history", "--json", "--metric", "drift", env={"CHURNOPS_HOME": home})
+        h.assert_ok(self, p)
+        self.assertEqual([(t["metric"], t["from"], t["to"])
+                          for t in json.loads(p.stdout)["transitions"]],
+                         [("drift", None, "inactive")])
+        p = run("alerts", "history", "--json", "--env", "production",
+                env={"CHURNOPS_HOME": home})
+        h.assert_ok(self, p)
+        self.assertEqual(json.loads(p.stdout)["transitions"], [])
+        p = run("alerts", "history", "--since", "soon")
+        h.assert_exit(self, p, 2)
+        self.assertIn("churnops alerts history: --since: 'soon' is not a duration", p.stderr)
 
     def test_performance_drop(self):
         _, firing, _ = self._rise_and_recover({"roc_auc": 0.7}, "roc_auc")

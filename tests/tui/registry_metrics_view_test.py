@@ -14,7 +14,10 @@ tests/integration/prom_live_test.py, with a triggers file that shrinks the
 rate window to 10s and every `for:` to 4s. View 3 must show the values the
 sandbox serves, charts, and the triggers inactive; a latency fault injected
 through POST /sandbox/inject takes p95 latency pending, then firing, and a
-banner appears across every view; after a reset it clears. A Prometheus
+banner appears across every view; after a reset it clears, and the
+selected metric's state history, which the view records in the store as it
+evaluates, shows as a timeline: back to inactive, firing, pending, newest
+first, each with its value and how long it held. A Prometheus
 stopped with SIGSTOP (hung) and then killed is reported in the view while
 keys keep working, and q still quits at once.
 
@@ -325,6 +328,25 @@ class MetricsView(ViewTest):
         SIM.reset()
         self.pane.wait_for(r"TRIGGER FIRING", gone=True, timeout=BOUND)
         s = self.pane.wait_for(r"p95 latency\s+\d+\.\d ms\s+> 500\.0 ms for 4s\s+inactive since")
+        # The selected metric's (p95 latency's) recorded history, in a
+        # column of the focused panel, newest first.
+        s = self.pane.wait_for(r"p95 latency: state history[\s\S]*\d+ changes in 24h, "
+                               r"evaluated \d+s ago[\s\S]*production \(mlops-production")
+        staging = self.panel(s, "staging")
+        rows = re.findall(r"(\d\d:\d\d:\d\dZ) (inactive|pending|firing|nodata)\s+"
+                          r"(\d+\.\d) ms\s+(\d\S*)", staging)
+        self.assertEqual([r[1] for r in rows][:3], ["inactive", "firing", "pending"], staging)
+        self.assertGreater(float(rows[1][2]), 500)
+        self.assertLess(float(rows[0][2]), 500)
+        self.assertTrue(rows[0][3].endswith("+"), rows[0])  # still holding
+        # Pending held at least the `for:` (4s) before it fired.
+        self.assertRegex(rows[2][3], r"^([4-9]|\d\d+)(\.\d+)?s$|m")
+        # The other environment's panel has no timeline (not focused).
+        self.assertNotIn("state history", self.panel(s, "production"))
+        # The overview names the last change.
+        self.pane.keys("1")
+        self.pane.wait_for(r"metrics: staging 4 inactive; production 4 inactive; read \d+s ago; "
+                           r"last: staging p95 latency firing->inactive \d+s ago")
         self.quit_promptly()
 
     def test_z_hung_then_killed_prometheus(self):

@@ -1,6 +1,6 @@
 /* triggers: the alert-rule state machine in fake time (pending, firing,
  * reset, nodata, for: 0), replay of a recorded range answer, query
- * expansion, and the override file. */
+ * expansion, the override file, and evaluations recorded in the store. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -13,6 +13,7 @@
 
 #include <cmocka.h>
 
+#include "store.h"
 #include "triggers.h"
 
 static struct trigger_def latency(double for_s)
@@ -394,6 +395,74 @@ static void test_canary_judge(void **state)
 	assert_string_equal(triggers_canary_verdict_name(CANARY_WORSE), "worse");
 }
 
+/* The state machine's evaluations, recorded as they happen, read back as
+ * the transitions Prometheus' own alert would have gone through; a failed
+ * evaluation keeps the state with its reason and no value. */
+static void test_record_history(void **state)
+{
+	(void)state;
+	enum trigger_state parsed;
+	for (int i = TRIGGER_NODATA; i <= TRIGGER_FIRING; i++) {
+		assert_true(triggers_state_parse(triggers_state_name(i), &parsed));
+		assert_int_equal(parsed, i);
+	}
+	assert_false(triggers_state_parse("resolved", &parsed));
+	assert_false(triggers_state_parse(NULL, &parsed));
+
+	char dir[] = "/tmp/churnops-trig-XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	char path[64];
+	snprintf(path, sizeof path, "%s/churnops.db", dir);
+	struct err e = {0};
+	struct store *st = store_open(path, &e);
+	assert_non_null(st);
+	struct trigger_def d = latency(30);
+	struct trigger_status s;
+	triggers_status_init(&s);
+	const double v[] = {0.1, 0.1, 0.8, 0.8, 0.9, 0.8, 0.2, 0.2};
+	for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
+		double t = 1800000000 + 15.0 * (double)i;
+		triggers_step(&s, &d, t, true, v[i]);
+		s.nseries = 2;
+		assert_int_equal(triggers_record(st, "staging", &d, &s, t, NULL, &e), 0);
+	}
+	assert_int_equal(triggers_record(st, "staging", &d, &s, 1800000000 + 120, "latency_p95: "
+					 "prometheus: connection refused", &e), 0);
+	struct store_eval *tr;
+	size_t n;
+	assert_int_equal(store_eval_transitions(st, "staging", "latency_p95", 0, 0, &tr, &n, &e),
+			 0);
+	assert_int_equal(n, 4);
+	assert_string_equal(tr[0].prev_state, "firing");
+	assert_string_equal(tr[0].state, "inactive");
+	assert_true(fabs(tr[0].value - 0.2) < 1e-12);
+	assert_string_equal(tr[1].prev_state, "pending");
+	assert_string_equal(tr[1].state, "firing");
+	assert_true(tr[1].at == 1800000000 + 15.0 * 4);
+	assert_true(fabs(tr[1].value - 0.9) < 1e-12);
+	assert_int_equal(tr[1].nseries, 2);
+	assert_string_equal(tr[2].state, "pending");
+	assert_true(tr[2].at == 1800000000 + 15.0 * 2);
+	assert_string_equal(tr[3].prev_state, "");
+	assert_string_equal(tr[3].state, "inactive");
+	store_evals_free(tr, n);
+	assert_int_equal(store_eval_list(st, "staging", NULL, 0, 1, &tr, &n, &e), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(tr[0].state, "inactive");
+	assert_false(tr[0].has_value);
+	assert_int_equal(tr[0].nseries, 0);
+	assert_string_equal(tr[0].error, "latency_p95: prometheus: connection refused");
+	store_evals_free(tr, n);
+	store_close(st);
+	unlink(path);
+	char side[80];
+	snprintf(side, sizeof side, "%s-wal", path);
+	unlink(side);
+	snprintf(side, sizeof side, "%s-shm", path);
+	unlink(side);
+	assert_int_equal(rmdir(dir), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -410,6 +479,7 @@ int main(void)
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_render),
 		cmocka_unit_test(test_canary_judge),
+		cmocka_unit_test(test_record_history),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
