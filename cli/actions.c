@@ -15,7 +15,6 @@
  * CHURNOPS_READ_ONLY=1). Production asks for its name to be typed when
  * stdin is a terminal; otherwise it needs --yes.
  */
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +24,7 @@
 
 #include "actions.h"
 #include "cli.h"
+#include "config.h"
 #include "envs.h"
 #include "fileio.h"
 #include "kube.h"
@@ -38,7 +38,7 @@
 
 #define CLUSTER_OPTIONS \
 	{ "env", "ENV", "environment: staging or production" }, \
-	{ "strategy", "rolling|blue-green|canary", "deployment strategy (default rolling)" }, \
+	{ "strategy", "rolling|blue-green|canary", "deployment strategy (default: the environment's configured one, else rolling)" }, \
 	{ "kubeconfig", "FILE", "kubeconfig file (default: $KUBECONFIG, ~/.kube/config)" }, \
 	{ "context", "NAME", "kubeconfig context (default: its current-context)" }, \
 	{ "timeout", "SECONDS", "give up on a rollout after this long (default 600)" }, \
@@ -140,30 +140,28 @@ struct opts {
 	int npos;
 };
 
-static const char *getenv_nonempty(const char *name)
-{
-	const char *v = getenv(name);
-	return v && *v ? v : NULL;
-}
-
 static const char *actor_of(const char *given)
 {
-	if (given && *given)
-		return given;
-	const char *a = getenv_nonempty("CHURNOPS_ACTOR");
-	if (!a)
-		a = getenv_nonempty("USER");
-	if (!a) {
-		struct passwd *pw = getpwuid(getuid());
-		a = pw && pw->pw_name ? pw->pw_name : "unknown";
-	}
-	return a;
+	return config_actor(config_current(), given);
 }
 
-static bool read_only_env(void)
+static bool read_only_for(const struct opts *o, const char *env)
 {
-	const char *v = getenv_nonempty("CHURNOPS_READ_ONLY");
-	return v && strcmp(v, "0") != 0 && strcmp(v, "false") != 0;
+	return o->read_only || config_read_only(config_current(), env);
+}
+
+/* The strategy --strategy names, else the one configured for ENV, else
+ * rolling. False after a usage error. */
+static bool strategy_for(const char *cmd, const char *given, const char *env,
+			 enum actions_strategy *out)
+{
+	*out = ACTIONS_ROLLING;
+	const char *name = given ? given : config_strategy(config_current(), env);
+	if (name && !actions_strategy_parse(name, out)) {
+		cli_usage_error(cmd, "--strategy: '%s' is not rolling, blue-green or canary", name);
+		return false;
+	}
+	return true;
 }
 
 /* Options from the table; up to two positional words (actions' verb and
@@ -267,22 +265,10 @@ static int open_registry(const struct opts *o, struct session *s, struct err *e)
 	s->st = store_open(NULL, e);
 	if (!s->st)
 		return e->code ? e->code : EXIT_INPUT;
-	bool mlflow = o->backend ? strcmp(o->backend, "mlflow") == 0 : o->tracking_uri != NULL;
-	if (!mlflow) {
-		s->reg = registry_open_sqlite(s->st, o->name, e);
-	} else {
-		const char *insecure = getenv_nonempty("MLFLOW_TRACKING_INSECURE_TLS");
-		struct registry_mlflow_options mo = {
-			.tracking_uri = o->tracking_uri ? o->tracking_uri
-							: getenv_nonempty("MLFLOW_TRACKING_URI"),
-			.token = getenv_nonempty("MLFLOW_TRACKING_TOKEN"),
-			.basic_user = getenv_nonempty("MLFLOW_TRACKING_USERNAME"),
-			.basic_password = getenv_nonempty("MLFLOW_TRACKING_PASSWORD"),
-			.ca_file = getenv_nonempty("MLFLOW_TRACKING_SERVER_CERT_PATH"),
-			.insecure = insecure && strcmp(insecure, "true") == 0,
-		};
-		s->reg = registry_open_mlflow(s->st, o->name, &mo, e);
-	}
+	struct registry_choice ch = {
+		.backend = o->backend, .tracking_uri = o->tracking_uri, .model = o->name,
+	};
+	s->reg = registry_open_configured(s->st, config_current(), &ch, e);
 	return s->reg ? 0 : (e->code ? e->code : EXIT_INPUT);
 }
 
@@ -312,7 +298,7 @@ static int open_triggers(const struct opts *o, struct session *s, struct err *e)
 	s->has_tcfg = true;
 	const struct trigger_env *te = triggers_config_env(&s->tcfg, s->ctx.env->name);
 	struct prom_options po = { .url = te ? te->prometheus_url : NULL };
-	prom_options_from_env(&po);
+	config_prom_options(config_current(), &po);
 	if (o->prometheus)
 		po.url = o->prometheus;
 	if (!po.url)
@@ -365,7 +351,7 @@ static int session_open(const struct opts *o, const struct envs_env *env, bool c
 	s->ctx.timeout_s = (long)o->timeout;
 	s->ctx.analysis_s = o->interval;
 	s->ctx.skip_analysis = o->skip_analysis;
-	s->ctx.read_only = o->read_only || read_only_env();
+	s->ctx.read_only = read_only_for(o, s->ctx.env->name);
 	s->ctx.owner = actor_of(o->actor);
 	s->ctx.progress = on_progress;
 	s->ctx.progress_arg = o->json ? stderr : stdout;
@@ -495,14 +481,13 @@ static int run_plan_command(const struct cli_command *cmd, int argc, char **argv
 		return cli_usage_error(cmd->name, "--version is required");
 	if (promote && o.override && (!o.reason || !*o.reason))
 		return cli_usage_error(cmd->name, "--override needs --reason");
-	enum actions_strategy strategy = ACTIONS_ROLLING;
-	if (o.strategy && !actions_strategy_parse(o.strategy, &strategy))
-		return cli_usage_error(cmd->name, "--strategy: '%s' is not rolling, blue-green or "
-				       "canary", o.strategy);
+	enum actions_strategy strategy;
+	if (!strategy_for(cmd->name, o.strategy, o.env, &strategy))
+		return EXIT_INPUT;
 	if (o.registry_only && o.strategy)
 		return cli_usage_error(cmd->name, "--registry-only moves no workload: --strategy "
 				       "does not apply");
-	bool read_only = o.read_only || read_only_env();
+	bool read_only = read_only_for(&o, o.env);
 	if (read_only && !o.dry_run) {
 		fprintf(stderr, "churnops %s: read-only mode: refused (nothing changed)\n",
 			cmd->name);
@@ -573,6 +558,8 @@ int cli_actions_auto_rollback(const char *env_name, const char *strategy_name,
 			     "no automatic rollback\n", env_name);
 		return EXIT_INPUT;
 	}
+	if (!strategy_name)
+		strategy_name = config_strategy(config_current(), env_name);
 	if (strategy_name && !actions_strategy_parse(strategy_name, &strategy)) {
 		fprintf(log, "churnops watch: --strategy '%s' is not rolling, blue-green or canary\n",
 			strategy_name);
@@ -730,7 +717,7 @@ static int run_actions(int argc, char **argv)
 	long long id = strtoll(o.pos[1], &end, 10);
 	if (*end || id <= 0)
 		return cli_usage_error("actions", "'%s' is not a plan ID", o.pos[1]);
-	if (o.read_only || read_only_env()) {
+	if (read_only_for(&o, NULL)) {
 		fprintf(stderr, "churnops actions: read-only mode: %s refused\n", verb);
 		return EXIT_CHECK;
 	}

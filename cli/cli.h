@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include <cjson/cJSON.h>
+
 #include "err.h"
 
 struct cli_option {
@@ -108,5 +110,19 @@ extern const struct cli_command cli_audit_command;
  * 0 when production was rolled back. */
 int cli_actions_auto_rollback(const char *env, const char *strategy, const char *why,
 			      FILE *log);
+
+struct store;
+struct prom_client;
+struct trigger_config;
+struct trigger_env;
+
+/* churnops watch, after each evaluation: whether production's version in
+ * ENV has earned last-known-good (core/lkg.h), over the configured registry
+ * with its history in ST. The alias moves unless read-only mode is on. The
+ * decision as JSON: {"outcome", "version", "why", "applied", "held_s",
+ * "needed_s"}, or {"outcome": "error", "why"} when the registry or
+ * Prometheus failed; NULL only when out of memory. */
+cJSON *cli_lkg_check(struct store *st, struct prom_client *pc, const struct trigger_config *tc,
+		     const struct trigger_env *env, double now);
 
 #endif

@@ -2,7 +2,6 @@
  * writes a runbook needs (set image, undo, scale, pause, resume), through
  * core/kube. Environments are core/envs' built-in ones (DESIGN.md's cluster
  * model) until the configuration file exists. */
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +11,7 @@
 #include <cjson/cJSON.h>
 
 #include "cli.h"
+#include "config.h"
 #include "envs.h"
 #include "kube.h"
 #include "kubeconfig.h"
@@ -368,13 +368,7 @@ static int do_wait(struct kube_client *k, const struct args *a, const char *ns,
 
 static const char *actor_name(const struct args *a)
 {
-	if (a->actor)
-		return a->actor;
-	const char *u = getenv("USER");
-	if (u && u[0])
-		return u;
-	struct passwd *pw = getpwuid(getuid());
-	return pw ? pw->pw_name : "unknown";
+	return config_actor(config_current(), a->actor);
 }
 
 static int do_set_image(struct kube_client *k, const struct args *a, const char *ns,
@@ -577,19 +571,20 @@ out:
 static const struct {
 	const char *name;
 	int (*fn)(struct kube_client *, const struct args *, const char *, struct err *);
+	bool mutating;
 } actions[] = {
-	{ "history", do_history },
-	{ "pause", do_pause },
-	{ "pods", do_pods },
-	{ "resume", do_pause },
-	{ "scale", do_scale },
-	{ "set-image", do_set_image },
-	{ "status", do_status },
-	{ "switch", do_switch },
-	{ "traffic", do_traffic },
-	{ "undo", do_undo },
-	{ "wait", do_wait },
-	{ "weights", do_weights },
+	{ "history", do_history, false },
+	{ "pause", do_pause, true },
+	{ "pods", do_pods, false },
+	{ "resume", do_pause, true },
+	{ "scale", do_scale, true },
+	{ "set-image", do_set_image, true },
+	{ "status", do_status, false },
+	{ "switch", do_switch, true },
+	{ "traffic", do_traffic, false },
+	{ "undo", do_undo, true },
+	{ "wait", do_wait, false },
+	{ "weights", do_weights, true },
 };
 
 /* --- arguments ------------------------------------------------------------------ */
@@ -707,6 +702,13 @@ static int run(int argc, char **argv)
 	int rc = parse(argc, argv, &a);
 	if (rc)
 		return rc < 0 ? EXIT_OK : rc;
+	for (size_t i = 0; i < sizeof actions / sizeof actions[0]; i++)
+		if (strcmp(actions[i].name, a.action) == 0 && actions[i].mutating &&
+		    config_read_only(config_current(), a.env ? a.env->name : NULL)) {
+			fprintf(stderr, "churnops cluster %s: read-only mode: refused (nothing "
+					"changed)\n", a.action);
+			return EXIT_CHECK;
+		}
 	struct kubeconfig_options ko = { .file = a.kubeconfig, .context = a.context };
 	struct kubeconfig *kc = NULL;
 	rc = kubeconfig_load(&ko, &kc, &e);

@@ -8,11 +8,14 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "config.h"
 #include "demo.h"
 #include "fileio.h"
 #include "json.h"
 #include "keymap.h"
+#include "kubeconfig.h"
 #include "paths.h"
+#include "prom.h"
 #include "store.h"
 #include "theme.h"
 #include "views.h"
@@ -135,36 +138,34 @@ static void console_locale(void)
 	}
 }
 
-/* The "theme" setting of CONFIG_DIR/config.json (paths.h), newly
- * allocated, or NULL when there is no file or no setting. A file that does
- * not parse is an error: a typo should not silently fall back. */
-static int config_theme(char **theme, struct err *e)
+/* The configured theme (core/config.h), or NULL. A theme that does not
+ * load is an error naming the file: a typo should not silently fall back. */
+static int config_theme(const char **theme, struct err *e)
 {
-	*theme = NULL;
-	char *dir = paths_config_dir(e);
-	if (!dir)
-		return 0; /* no HOME at all: nothing configured */
-	char *path = join(dir, "config.json");
-	free(dir);
-	if (!path)
-		return err_set(e, EXIT_INPUT, "out of memory");
-	int rc = 0;
-	if (fileio_exists(path)) {
-		cJSON *cfg = json_load_file(path, e);
-		if (!cfg) {
-			rc = e->code ? e->code : EXIT_INPUT;
-		} else {
-			const char *t = json_str(cfg, "theme");
-			struct theme check;
-			if (t && (rc = theme_load(&check, t, e)))
-				err_prefix(e, "%s: \"theme\"", path);
-			else if (t && !(*theme = strdup(t)))
-				rc = err_set(e, EXIT_INPUT, "out of memory");
-			cJSON_Delete(cfg);
-		}
-	}
-	free(path);
-	return rc;
+	const struct config *c = config_current();
+	*theme = c->theme;
+	struct theme check;
+	if (c->theme && theme_load(&check, c->theme, e))
+		return err_prefix(e, "%s: \"theme\"", c->path ? c->path : "configuration");
+	return 0;
+}
+
+/* The endpoints whose TLS verification is off, for the header: the
+ * configured ones and the kubeconfig's cluster. */
+static void tls_insecure_note(const char *kubeconfig, char *buf, size_t n)
+{
+	const struct config *c = config_current();
+	struct prom_options po = {0};
+	config_prom_options(c, &po);
+	struct kubeconfig_options ko = {.file = kubeconfig};
+	struct kubeconfig *kc = NULL;
+	struct err ignored = {0};
+	bool kube = kubeconfig_load(&ko, &kc, &ignored) == 0 && kc->tls.insecure;
+	kubeconfig_destroy(kc);
+	snprintf(buf, n, "%s%s%s%s%s", config_mlflow(c).insecure ? "mlflow" : "",
+		 config_mlflow(c).insecure && (po.insecure || kube) ? ", " : "",
+		 po.insecure ? "prometheus" : "", po.insecure && kube ? ", " : "",
+		 kube ? "kubernetes" : "");
 }
 
 struct open_args {
@@ -200,25 +201,27 @@ static int open_console(const struct open_args *a, const char *workspace)
 	}
 	/* --theme, else the configured theme, else the default (which
 	 * NO_COLOR turns to monochrome). */
-	char *configured = NULL;
+	const char *configured = NULL;
 	if (!a->theme && (rc = config_theme(&configured, &e))) {
 		free(models_root);
 		free(data);
 		return cli_fail(&e);
 	}
 	console_locale();
+	char insecure[96];
+	tls_insecure_note(a->kubeconfig, insecure, sizeof insecure);
 	struct console_opts o = {
 		.model_dir = a->model, .models_root = models_root, .data = data,
 		.workspace = a->model ? NULL : workspace,
 		.theme = a->theme ? a->theme : configured,
-		.view = a->view, .read_only = a->read_only,
+		.view = a->view,
+		.read_only = a->read_only || config_read_only(config_current(), NULL),
 		.kubeconfig = a->kubeconfig, .cluster_note = a->cluster_note,
-		.metrics_note = a->metrics_note,
+		.metrics_note = a->metrics_note, .tls_insecure = insecure,
 	};
 	rc = console_run(&o, &e);
 	if (rc)
 		cli_fail(&e);
-	free(configured);
 	free(models_root);
 	free(data);
 	return rc;

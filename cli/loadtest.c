@@ -9,6 +9,7 @@
 #include <cjson/cJSON.h>
 
 #include "cli.h"
+#include "config.h"
 #include "loadtest.h"
 #include "sanitize.h"
 #include "service.h"
@@ -248,9 +249,17 @@ static int run(int argc, char **argv)
 
 	/* Where the load may go: refuse before reading anything else. */
 	if (t.endpoint) {
+		/* The cluster's API server (its service proxy) and the
+		 * configured endpoints. */
+		const struct config *c = config_current();
 		server = cli_target_kube_server(&t);
-		const char *allowed[1] = { server };
-		rc = loadtest_check_target(t.endpoint, allowed, server ? 1 : 0, &e);
+		const char *allowed[65];
+		size_t na = 0;
+		if (server)
+			allowed[na++] = server;
+		for (size_t i = 0; i < c->nloadtest_endpoints && na < 65; i++)
+			allowed[na++] = c->loadtest_endpoints[i];
+		rc = loadtest_check_target(t.endpoint, allowed, na, &e);
 		if (rc)
 			goto out;
 	}

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "config.h"
 #include "model.h"
 
 #define CHURNOPS_VERSION "0.1.0"
@@ -38,7 +39,7 @@ static const struct cli_command *const commands[] = {
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: churnops [--version] [--help] COMMAND [OPTIONS]\n\n"
+	fprintf(f, "usage: churnops [--version] [--help] [--config FILE] COMMAND [OPTIONS]\n\n"
 		   "commands:\n");
 	for (size_t i = 0; i < NCOMMANDS; i++)
 		fprintf(f, "  %-10s %s\n", commands[i]->name, commands[i]->summary);
@@ -54,13 +55,40 @@ static const struct cli_command *find(const char *name)
 	return NULL;
 }
 
+/* Loads the configuration file before any command runs, so a broken file
+ * is reported once, up front, rather than half-way through an action. */
+static int load_config(void)
+{
+	struct err e = {0};
+	if (config_init(&e) == 0)
+		return 0;
+	fprintf(stderr, "churnops: %s\n", e.msg);
+	return e.code ? e.code : EXIT_INPUT;
+}
+
 int main(int argc, char **argv)
 {
+	/* The one global option: --config FILE (or --config=FILE) before the
+	 * command. */
+	if (argc >= 2 && strncmp(argv[1], "--config", 8) == 0 &&
+	    (argv[1][8] == '\0' || argv[1][8] == '=')) {
+		const char *file = argv[1][8] == '=' ? argv[1] + 9 : argc >= 3 ? argv[2] : NULL;
+		if (!file || !*file) {
+			fprintf(stderr, "churnops: --config needs a file\n");
+			return EXIT_INPUT;
+		}
+		config_set_file(file);
+		int drop = argv[1][8] == '=' ? 1 : 2;
+		argv[drop] = argv[0];
+		argv += drop;
+		argc -= drop;
+	}
+	int rc = 0;
 	/* No command, or options only ("churnops --model DIR --data F"):
 	 * the console. */
 	if (argc < 2 || (strncmp(argv[1], "--", 2) == 0 && strcmp(argv[1], "--help") != 0 &&
 			 strcmp(argv[1], "--version") != 0))
-		return cli_console_command.run(argc, argv);
+		return (rc = load_config()) ? rc : cli_console_command.run(argc, argv);
 	const char *a = argv[1];
 	if (strcmp(a, "--version") == 0 || strcmp(a, "version") == 0) {
 		char v[64];
@@ -91,5 +119,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "churnops: no command '%s' (churnops --help lists them)\n", a);
 		return EXIT_INPUT;
 	}
+	if (c != &cli_keys_command && (rc = load_config()))
+		return rc;
 	return c->run(argc - 1, argv + 1);
 }

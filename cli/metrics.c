@@ -25,7 +25,9 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "config.h"
 #include "fileio.h"
+#include "json.h"
 #include "paths.h"
 #include "prom.h"
 #include "sanitize.h"
@@ -71,7 +73,7 @@ static const struct cli_option history_options[] = {
 static const struct cli_option watch_options[] = {
 	COMMON_OPTIONS,
 	{ "once", NULL, "evaluate once and exit (1 when a trigger fires)" },
-	{ "strategy", "rolling|blue-green|canary", "policy auto: the rollback's strategy (default rolling)" },
+	{ "strategy", "rolling|blue-green|canary", "policy auto: the rollback's strategy (default: the configured one, else rolling)" },
 	{ "interval", "DURATION", "evaluation interval (default: the file's, else 15s)" },
 	{ NULL, NULL, NULL },
 };
@@ -139,10 +141,13 @@ struct ctx {
 	char *config_path; /* the triggers file used, or NULL */
 	struct store *store; /* watch: where evaluations are recorded, or NULL */
 	bool record_failing; /* the last recording failed (said once) */
+	double lkg_next;     /* watch: when last-known-good is judged next */
+	char *lkg_said;      /* watch: the last judgement printed */
 };
 
 static void ctx_finish(struct ctx *x)
 {
+	free(x->lkg_said);
 	store_close(x->store);
 	prom_client_destroy(x->pc);
 	triggers_config_finish(&x->cfg);
@@ -254,7 +259,7 @@ static int setup(const char *cmd, const struct args *a, struct ctx *x, struct er
 	if (strcmp(cmd, render_command.name) == 0)
 		return 0;
 	struct prom_options po = { .url = x->env->prometheus_url };
-	prom_options_from_env(&po);
+	config_prom_options(config_current(), &po);
 	if (a->prometheus)
 		po.url = a->prometheus;
 	x->pc = prom_client_create(&po, e);
@@ -689,6 +694,34 @@ static void announce(const struct ctx *x, const struct trigger_status *st, cJSON
  * Returns 0 to go on, EXIT_CHECK when a trigger fired, or another code (E
  * set) when the watch must stop; an unreachable Prometheus is said and
  * outlived (0) unless A->once. */
+/* Whether production's version has earned last-known-good (core/lkg.h):
+ * judged on the first cycle and then at most once a minute, since the
+ * judgement replays the whole quiet period. Text output says a judgement
+ * when it differs from the last one said; JSON carries it every cycle it
+ * was made. */
+static void last_known_good(struct ctx *x, const struct args *a, double now, cJSON *o)
+{
+	if (!x->store || now < x->lkg_next)
+		return;
+	x->lkg_next = now + 60;
+	cJSON *v = cli_lkg_check(x->store, x->pc, &x->cfg, x->env, now);
+	if (!v)
+		return;
+	const char *why = json_str(v, "why");
+	if (!a->json && why && (!x->lkg_said || strcmp(x->lkg_said, why) != 0)) {
+		char clean[800];
+		sanitize_text(why, strlen(why), clean, sizeof clean);
+		printf("last-known-good: %s%s\n", clean,
+		       cJSON_IsTrue(cJSON_GetObjectItem(v, "applied")) ? " (alias moved)" : "");
+		free(x->lkg_said);
+		x->lkg_said = strdup(why);
+	}
+	if (o)
+		cJSON_AddItemToObject(o, "last_known_good", v);
+	else
+		cJSON_Delete(v);
+}
+
 static int watch_cycle(struct ctx *x, const struct args *a, struct trigger_status *st,
 		       bool *history, double now, struct err *e)
 {
@@ -717,6 +750,7 @@ static int watch_cycle(struct ctx *x, const struct args *a, struct trigger_statu
 	}
 	if (fire)
 		announce(x, st, o, a->strategy);
+	last_known_good(x, a, now, o);
 	if (o) {
 		print_json(o, false);
 		cJSON_Delete(o);

@@ -12,7 +12,6 @@
  * --tracking-uri. Text that came from a server or a file is sanitised before
  * it is printed.
  */
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,11 +20,13 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "config.h"
 #include "envs.h"
 #include "fileio.h"
 #include "json.h"
 #include "kube.h"
 #include "kubeconfig.h"
+#include "lkg.h"
 #include "model.h"
 #include "registry.h"
 #include "sanitize.h"
@@ -33,7 +34,7 @@
 #include "store.h"
 
 #define COMMON_OPTIONS \
-	{ "backend", "sqlite|mlflow", "registry back end (default sqlite, the embedded store)" }, \
+	{ "backend", "sqlite|mlflow", "registry back end (default mlflow when a tracking URI is known, else sqlite, the embedded store)" }, \
 	{ "tracking-uri", "URI", "MLflow tracking server (default $MLFLOW_TRACKING_URI); implies --backend mlflow" }, \
 	{ "name", "MODEL", "registered model name (default churn)" }, \
 	{ "timeout", "SECONDS", "MLflow request timeout (default 30)" }, \
@@ -150,12 +151,6 @@ out:
 	return rc;
 }
 
-static const char *env(const char *name)
-{
-	const char *v = getenv(name);
-	return v && *v ? v : NULL;
-}
-
 /* Opens the store and the chosen back end. */
 static int open_registry(const struct opts *o, struct store **st, struct registry **r,
 			 struct err *e)
@@ -164,23 +159,14 @@ static int open_registry(const struct opts *o, struct store **st, struct registr
 	*st = store_open(NULL, e);
 	if (!*st)
 		return e->code ? e->code : EXIT_INPUT;
-	bool mlflow = o->backend ? strcmp(o->backend, "mlflow") == 0 : o->tracking_uri != NULL;
-	if (!mlflow) {
-		*r = registry_open_sqlite(*st, o->name, e);
-	} else {
-		const char *insecure = env("MLFLOW_TRACKING_INSECURE_TLS");
-		struct registry_mlflow_options mo = {
-			.tracking_uri = o->tracking_uri ? o->tracking_uri : env("MLFLOW_TRACKING_URI"),
-			.token = env("MLFLOW_TRACKING_TOKEN"),
-			.basic_user = env("MLFLOW_TRACKING_USERNAME"),
-			.basic_password = env("MLFLOW_TRACKING_PASSWORD"),
-			.ca_file = env("MLFLOW_TRACKING_SERVER_CERT_PATH"),
-			.insecure = insecure && strcmp(insecure, "true") == 0,
-			.timeout_ms = (long)(o->timeout * 1000),
-			.page_size = (int)o->page_size,
-		};
-		*r = registry_open_mlflow(*st, o->name, &mo, e);
-	}
+	struct registry_choice ch = {
+		.backend = o->backend,
+		.tracking_uri = o->tracking_uri,
+		.model = o->name,
+		.timeout_ms = (long)(o->timeout * 1000),
+		.page_size = (int)o->page_size,
+	};
+	*r = registry_open_configured(*st, config_current(), &ch, e);
 	if (!*r) {
 		store_close(*st);
 		*st = NULL;
@@ -191,16 +177,7 @@ static int open_registry(const struct opts *o, struct store **st, struct registr
 
 static const char *actor(const struct opts *o)
 {
-	if (o->actor && *o->actor)
-		return o->actor;
-	const char *a = env("CHURNOPS_ACTOR");
-	if (!a)
-		a = env("USER");
-	if (!a) {
-		struct passwd *pw = getpwuid(getuid());
-		a = pw && pw->pw_name ? pw->pw_name : "unknown";
-	}
-	return a;
+	return config_actor(config_current(), o->actor);
 }
 
 /* Prints S with control characters escaped (server and file text). */
@@ -595,15 +572,16 @@ static const struct {
 	const char *verb;
 	int (*run)(struct registry *r, const struct opts *o, struct err *e);
 	int max_pos;
+	bool mutating;
 } verbs[] = {
-	{ "list", cmd_list, 0 },
-	{ "show", cmd_show, 1 },
-	{ "register", cmd_register, 0 },
-	{ "stage", cmd_stage, 2 },
-	{ "alias", cmd_alias, 3 },
-	{ "tag", cmd_tag, 3 },
-	{ "history", cmd_history, 0 },
-	{ "rollback-target", cmd_rollback_target, 1 },
+	{ "list", cmd_list, 0, false },
+	{ "show", cmd_show, 1, false },
+	{ "register", cmd_register, 0, true },
+	{ "stage", cmd_stage, 2, true },
+	{ "alias", cmd_alias, 3, true },
+	{ "tag", cmd_tag, 3, true },
+	{ "history", cmd_history, 0, false },
+	{ "rollback-target", cmd_rollback_target, 1, false },
 };
 
 static int run_registry(int argc, char **argv)
@@ -631,6 +609,15 @@ static int run_registry(int argc, char **argv)
 	if (o.npos > verbs[which].max_pos)
 		return cli_usage_error(cmd, "%s: unexpected argument '%s'", verbs[which].verb,
 				       o.pos[verbs[which].max_pos]);
+	/* Read-only mode: the global setting for every move, and a stage's
+	 * own environment for moves into it. */
+	const char *env = verbs[which].run == cmd_stage && o.npos == 2 ? o.pos[1] : NULL;
+	if (verbs[which].mutating && (config_read_only(config_current(), NULL) ||
+				      (env && config_read_only(config_current(), env)))) {
+		fprintf(stderr, "churnops registry %s: read-only mode: refused (nothing changed)\n",
+			verbs[which].verb);
+		return EXIT_CHECK;
+	}
 	struct err e = {0};
 	struct store *st = NULL;
 	struct registry *r = NULL;
@@ -829,4 +816,34 @@ out:
 	registry_destroy(r);
 	store_close(st);
 	return rc ? cli_fail(&e) : EXIT_OK;
+}
+
+cJSON *cli_lkg_check(struct store *st, struct prom_client *pc, const struct trigger_config *tc,
+		     const struct trigger_env *env, double now)
+{
+	const struct config *c = config_current();
+	cJSON *o = cJSON_CreateObject();
+	if (!o)
+		return NULL;
+	struct err e = {0};
+	struct registry_choice ch = {0};
+	struct registry *r = registry_open_configured(st, c, &ch, &e);
+	struct lkg_verdict v;
+	bool apply = !config_read_only(c, env->name);
+	int rc = r ? lkg_check(r, st, pc, tc, env, config_lkg_after(c, env->name), now,
+			       LKG_ALIAS_ACTOR, apply, &v, &e)
+		   : (e.code ? e.code : EXIT_INPUT);
+	registry_destroy(r);
+	if (rc) {
+		cJSON_AddStringToObject(o, "outcome", "error");
+		cJSON_AddStringToObject(o, "why", e.msg);
+		return o;
+	}
+	cJSON_AddStringToObject(o, "outcome", lkg_outcome_name(v.outcome));
+	cJSON_AddStringToObject(o, "version", v.version);
+	cJSON_AddStringToObject(o, "why", v.why);
+	cJSON_AddBoolToObject(o, "applied", apply && v.outcome == LKG_SET);
+	cJSON_AddNumberToObject(o, "held_s", v.held);
+	cJSON_AddNumberToObject(o, "needed_s", v.needed);
+	return o;
 }

@@ -7,6 +7,7 @@
 
 #include <openssl/evp.h>
 
+#include "config.h"
 #include "fileio.h"
 
 struct registry {
@@ -552,4 +553,30 @@ int registry_rollback_target(struct registry *r, const char *target,
 	if (!rc && (rc = check_usable(r, out, e)))
 		registry_version_finish(out);
 	return rc;
+}
+
+struct registry *registry_open_configured(struct store *st, const struct config *c,
+					  const struct registry_choice *ch, struct err *e)
+{
+	struct config_endpoint ep = config_mlflow(c);
+	const char *uri = ch->tracking_uri ? ch->tracking_uri : ep.url;
+	const char *backend = ch->backend ? ch->backend : c->registry_backend;
+	const char *model = ch->model ? ch->model : c->registry_model;
+	bool mlflow = backend ? strcmp(backend, "mlflow") == 0 : uri != NULL;
+	if (!mlflow)
+		return registry_open_sqlite(st, model, e);
+	const char *token = getenv("MLFLOW_TRACKING_TOKEN");
+	const char *user = getenv("MLFLOW_TRACKING_USERNAME");
+	const char *password = getenv("MLFLOW_TRACKING_PASSWORD");
+	struct registry_mlflow_options mo = {
+		.tracking_uri = uri,
+		.token = token && *token ? token : NULL,
+		.basic_user = user && *user ? user : NULL,
+		.basic_password = password,
+		.ca_file = ep.ca_file,
+		.insecure = ep.insecure,
+		.timeout_ms = ch->timeout_ms,
+		.page_size = ch->page_size,
+	};
+	return registry_open_mlflow(st, model, &mo, e);
 }

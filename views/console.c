@@ -251,6 +251,7 @@ int console_run(const struct console_opts *o, struct err *e)
 	const struct tui_command *cmds = console_commands(&ncmd);
 	struct tui_app_opts ao = {
 		.theme = o->theme, .environment = "local", .read_only = o->read_only,
+		.tls_insecure = o->tls_insecure,
 		.start_view = o->view, .commands = cmds, .ncommands = ncmd,
 		.command_ctx = &c,
 	};

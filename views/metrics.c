@@ -36,6 +36,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "config.h"
 #include "fileio.h"
 #include "paths.h"
 #include "prom.h"
@@ -262,7 +263,7 @@ static void read_env(const struct read_arg *a, struct metrics_snapshot *s, size_
 	es->deployment = strdup(te->deployment);
 	es->policy = te->policy;
 	struct prom_options po = {.url = te->prometheus_url, .timeout_ms = REQUEST_TIMEOUT_MS};
-	prom_options_from_env(&po);
+	config_prom_options(config_current(), &po);
 	if (!po.url || !*po.url)
 		return;
 	es->configured = true;
@@ -346,7 +347,7 @@ static void *read_run(void *arg, struct err *e)
 	struct store *st = NULL;
 	for (size_t k = 0; k < s->nenvs; k++) {
 		struct prom_options po = {.url = s->cfg.envs[k].prometheus_url};
-		prom_options_from_env(&po);
+		config_prom_options(config_current(), &po);
 		if (po.url && *po.url) {
 			struct err se = {0};
 			if (!(st = store_open(NULL, &se)))
@@ -1024,6 +1025,59 @@ bool metrics_view_summary(void *state, char *buf, size_t n, enum tui_role *role)
 	}
 	*role = worst;
 	return true;
+}
+
+/* The environment the overview's sparklines show. */
+static const struct env_snap *spark_env(const struct metrics_snapshot *s)
+{
+	const struct env_snap *pick = NULL;
+	for (size_t k = 0; k < s->nenvs; k++) {
+		const struct env_snap *es = &s->env[k];
+		if (!es->configured || es->error)
+			continue;
+		if (!pick || strcmp(es->name, "production") == 0)
+			pick = es;
+	}
+	return pick;
+}
+
+int metrics_view_sparklines(void *state, struct tui_rect r)
+{
+	struct metrics_view *v = state;
+	const struct metrics_snapshot *s = v ? v->snap : NULL;
+	const struct env_snap *es = s && !s->error ? spark_env(s) : NULL;
+	if (!es || r.h < 1 || r.w < 40)
+		return 0;
+	int label_w = 28, value_w = 12;
+	int spark_w = r.w - label_w - value_w - 12;
+	if (spark_w > 40)
+		spark_w = 40;
+	if (spark_w < 4)
+		spark_w = 4;
+	int y = 0;
+	for (size_t i = 0; i < s->ndefs && y < r.h; i++, y++) {
+		const struct trigger_def *d = &s->cfg.defs[i];
+		const struct metric_snap *m = &es->m[i];
+		char label[64], value[32];
+		snprintf(label, sizeof label, "%s %s", es->name, d->title);
+		widget_text(r.y + y, r.x, label_w - 1, ROLE_MUTED, label);
+		size_t n = m->npts > (size_t)spark_w ? (size_t)spark_w : m->npts;
+		enum tui_role role = m->has_status ? state_role(m->st.state) : ROLE_STALE;
+		if (!d->has_trigger && m->has_status && m->st.has_value)
+			role = ROLE_NORMAL;
+		if (n)
+			widget_sparkline(r.y + y, r.x + label_w, m->v + (m->npts - n), n, role);
+		else
+			widget_text(r.y + y, r.x + label_w, spark_w, ROLE_STALE, "no data");
+		triggers_format_value(d, m->has_status && m->st.has_value, m->st.value, value,
+				      sizeof value);
+		int vx = r.x + label_w + spark_w + 1;
+		widget_text(r.y + y, vx, value_w, role, value);
+		if (d->has_trigger)
+			widget_text(r.y + y, vx + value_w, r.w - (vx + value_w - r.x), role,
+				    m->has_status ? triggers_state_name(m->st.state) : "not read");
+	}
+	return y;
 }
 
 const struct view_ops metrics_view_ops = {

@@ -275,7 +275,12 @@ static void ov_draw(void *state, struct tui_app *app, struct tui_rect area)
 	struct overview *o = state;
 	struct console *c = o->console;
 	(void)app;
-	int backends_h = 3 + (int)deployments_env_count(c->deployments) + 2;
+	/* The metric sparklines take five more lines when the screen has
+	 * room for them and Prometheus has answered. */
+	int spark_h = area.h >= 34 && metrics_view_summary(c->metrics, (char[8]){0}, 8,
+							     &(enum tui_role){ROLE_NORMAL})
+			      ? 5 : 0;
+	int backends_h = 3 + (int)deployments_env_count(c->deployments) + 2 + spark_h;
 	int detail_h = area.h >= 24 ? 9 : 0;
 	struct tui_rect top = {area.y, area.x, area.h - backends_h - detail_h, area.w};
 	char title[256];
@@ -344,7 +349,10 @@ static void ov_draw(void *state, struct tui_app *app, struct tui_rect area)
 	}
 	struct tui_rect b = {y, area.x, backends_h, area.w};
 	struct tui_rect bi = widget_box(b, "backends", false);
-	int used = draw_backends(c, (struct tui_rect){bi.y, bi.x + 1, bi.h, bi.w - 2});
+	int used = draw_backends(c, (struct tui_rect){bi.y, bi.x + 1, bi.h - spark_h, bi.w - 2});
+	if (spark_h)
+		used += metrics_view_sparklines(c->metrics, (struct tui_rect){bi.y + used, bi.x + 1,
+									   spark_h, bi.w - 2});
 	if (bi.h > used) {
 		char ws[512];
 		snprintf(ws, sizeof ws, "workspace: %s   data: %s",

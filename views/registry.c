@@ -19,6 +19,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "config.h"
 #include "json.h"
 #include "registry.h"
 #include "store.h"
@@ -110,12 +111,6 @@ static void fill_cells(const struct registry_version *v, char cells[NCOLS][CELL]
 	cJSON_Delete(ev);
 }
 
-static const char *env_value(const char *name)
-{
-	const char *v = getenv(name);
-	return v && *v ? v : NULL;
-}
-
 static int read_registry(struct reg_snapshot *s, struct err *e)
 {
 	struct store *st = store_open(NULL, e);
@@ -123,22 +118,8 @@ static int read_registry(struct reg_snapshot *s, struct err *e)
 	int rc = 0;
 	if (!st)
 		return e->code ? e->code : EXIT_INPUT;
-	const char *uri = env_value("MLFLOW_TRACKING_URI");
-	if (uri) {
-		const char *insecure = env_value("MLFLOW_TRACKING_INSECURE_TLS");
-		struct registry_mlflow_options mo = {
-			.tracking_uri = uri,
-			.token = env_value("MLFLOW_TRACKING_TOKEN"),
-			.basic_user = env_value("MLFLOW_TRACKING_USERNAME"),
-			.basic_password = env_value("MLFLOW_TRACKING_PASSWORD"),
-			.ca_file = env_value("MLFLOW_TRACKING_SERVER_CERT_PATH"),
-			.insecure = insecure && strcmp(insecure, "true") == 0,
-			.timeout_ms = MLFLOW_TIMEOUT_MS,
-		};
-		r = registry_open_mlflow(st, NULL, &mo, e);
-	} else {
-		r = registry_open_sqlite(st, NULL, e);
-	}
+	struct registry_choice ch = {.timeout_ms = MLFLOW_TIMEOUT_MS};
+	r = registry_open_configured(st, config_current(), &ch, e);
 	if (!r) {
 		rc = e->code ? e->code : EXIT_INPUT;
 		goto out;
@@ -187,7 +168,7 @@ static void start_read(struct registry_view *v, struct tui_app *app)
 	struct err e = {0};
 	if (tui_app_submit(app, v, &j, &e)) {
 		tui_app_toast(app, ROLE_CRIT, "registry: %s", e.msg);
-		v->next = time(NULL) + REFRESH_S;
+		v->next = tui_app_clock() + REFRESH_S;
 		return;
 	}
 	v->busy = true;
@@ -212,7 +193,7 @@ static void rv_show(void *state, struct tui_app *app)
 static bool rv_tick(void *state, struct tui_app *app)
 {
 	struct registry_view *v = state;
-	if (!v->busy && time(NULL) >= v->next)
+	if (!v->busy && tui_app_clock() >= v->next)
 		start_read(v, app);
 	return true; /* ages on screen change every second */
 }
@@ -223,7 +204,7 @@ static void rv_on_snapshot(void *state, struct tui_app *app, struct worker_job *
 	if (j->seq != v->seq)
 		return;
 	v->busy = false;
-	v->next = time(NULL) + REFRESH_S;
+	v->next = tui_app_clock() + REFRESH_S;
 	if (!j->result) {
 		tui_app_toast(app, ROLE_CRIT, "registry: %s", j->err.msg);
 		return;

@@ -46,6 +46,7 @@ struct console_opts {
 	const char *kubeconfig;  /* --kubeconfig; NULL: KUBECONFIG, ~/.kube/config */
 	const char *cluster_note; /* set: no cluster, and this says why */
 	const char *metrics_note; /* set: no Prometheus, and this says why */
+	const char *tls_insecure; /* endpoints without TLS verification, or NULL */
 	bool read_only;
 };
 
@@ -87,6 +88,13 @@ bool registry_view_summary(void *state, char *buf, size_t n, enum tui_role *role
  * glance; false when it has nothing to say (not read yet, or Prometheus
  * not configured). */
 bool metrics_view_summary(void *state, char *buf, size_t n, enum tui_role *role);
+
+/* For the overview's metric panel: one line per metric of one environment
+ * (production when it has data, else the first that does) drawn in R: the
+ * environment and metric, a sparkline of the chart's latest points, the
+ * current value and the trigger state in its colour. Returns the lines
+ * drawn; 0 when no environment has data yet. */
+int metrics_view_sparklines(void *state, struct tui_rect r);
 
 /* Loads the model card of the version in DIR (labelled LABEL) into the
  * card pager whose state is STATE: DIR/model_card.md when it is this

@@ -158,6 +158,7 @@ class Mlflow(unittest.TestCase):
         ])
         # The embedded registry's history is separate.
         self.assertEqual(json.loads(self.run_cli("registry", "history", "--json",
+                                                 "--backend", "sqlite",
                                                  backend=False).stdout)["history"], [])
         self.assertEqual(self.json_of("registry", "rollback-target", "previous")["version"], "1")
         self.assertEqual(self.json_of("registry", "rollback-target", "rollback")["label"],

@@ -196,6 +196,30 @@ class PrometheusTls(unittest.TestCase):
         self.assertIn(p.returncode, (0, 1), h.describe(p))
         self.assertNotIn(VERIFY_WORDS, p.stderr)
 
+    def test_insecure_is_per_endpoint(self):
+        """PROMETHEUS_INSECURE_TLS, or the configuration file's
+        prometheus.insecure, skips verification for Prometheus only: the
+        MLflow server with the same unknown CA is still refused."""
+        for how in ("variable", "file"):
+            with self.subTest(how=how):
+                env = dict(self.env)
+                if how == "variable":
+                    env["PROMETHEUS_INSECURE_TLS"] = "true"
+                else:
+                    cfg = os.path.join(env["CHURNOPS_HOME"], "config")
+                    os.makedirs(cfg, exist_ok=True)
+                    with open(os.path.join(cfg, "config.json"), "w") as f:
+                        json.dump({"prometheus": {"insecure": True}}, f)
+                p = cli(self, ["metrics", "--env", "production", "--json"], env, 0)
+                self.assertTrue(json.loads(p.stdout))
+                mlflow = FaultServer("ok", tls=server_context(), handler=prom_answer)
+                try:
+                    p = h.run(["registry", "list", "--backend", "mlflow", "--tracking-uri",
+                               mlflow.url], env=env)
+                    assert_refused(self, p, mlflow.port)
+                finally:
+                    mlflow.stop()
+
 
 class KubeTls(unittest.TestCase):
     """The sandbox cluster on HTTPS with the test CA's certificate."""
