@@ -1,5 +1,8 @@
 /* churnops checklist: sign-offs of manual checklist items, and the latest
- * checklist of an artifact as the store holds it. */
+ * checklist of an artifact as the store holds it, with what changes without
+ * the artifact changing judged again now: the sign-offs, the model card and
+ * the operational items (monitoring, rollback target, alert thresholds) for
+ * the environment of --env. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +26,9 @@ static const struct cli_option signoff_options[] = {
 static const struct cli_option show_options[] = {
 	{"model", "DIR", "model directory"},
 	{"json", NULL, "print JSON"},
+	{"env", "ENV", "judge the operational items for this environment (default production)"},
+	{"prometheus", "URL", "Prometheus for the monitoring item (default: $PROMETHEUS_URL)"},
+	{"triggers", "FILE", "trigger configuration (default: CONFIG/triggers.json)"},
 	{0},
 };
 
@@ -32,7 +38,7 @@ static const struct cli_option no_options[] = {{0}};
 
 const struct cli_command cli_checklist_command = {
 	.name = "checklist",
-	.synopsis = "signoff --model DIR --item ID --by NAME [--note TEXT] | show --model DIR [--json]",
+	.synopsis = "signoff --model DIR --item ID --by NAME [--note TEXT] | show --model DIR [--env ENV] [--json]",
 	.summary = "Sign off manual checklist items; show an artifact's latest checklist.",
 	.options = no_options,
 	.run = run,
@@ -50,8 +56,9 @@ static const struct cli_command signoff_command = {
 
 static const struct cli_command show_command = {
 	.name = "checklist",
-	.synopsis = "show --model DIR [--json]",
-	.summary = "Show the latest validate run of this artifact with today's sign-offs.",
+	.synopsis = "show --model DIR [--env ENV] [--json]",
+	.summary = "Show the latest validate run of this artifact with today's sign-offs "
+		   "and operational items.",
 	.options = show_options,
 	.run = NULL,
 };
@@ -140,8 +147,11 @@ static void print_report_text(const cJSON *rep, const char *at)
 {
 	const cJSON *items = cJSON_GetObjectItemCaseSensitive(rep, "items"), *it;
 	char *data = sanitize_dup(json_str(rep, "data") ? json_str(rep, "data") : "?");
-	printf("latest validate run: %s on %s\n", at, data ? data : "?");
+	char *env = sanitize_dup(json_str(rep, "env") ? json_str(rep, "env") : "?");
+	printf("latest validate run: %s on %s; operational items judged now for %s\n", at,
+	       data ? data : "?", env ? env : "?");
 	free(data);
+	free(env);
 	const char *section = "";
 	cJSON_ArrayForEach(it, items)
 	{
@@ -176,7 +186,7 @@ static void print_report_text(const cJSON *rep, const char *at)
 static int show(int argc, char **argv)
 {
 	const char *cmd = show_command.name;
-	const char *model = NULL;
+	const char *model = NULL, *env = NULL, *prometheus = NULL, *triggers = NULL;
 	bool json = false;
 	struct cli_parser p;
 	cli_parser_init(&p, &show_command, argc, argv);
@@ -187,6 +197,12 @@ static int show(int argc, char **argv)
 			model = value;
 		else if (!strcmp(name, "json"))
 			json = true;
+		else if (!strcmp(name, "env"))
+			env = value;
+		else if (!strcmp(name, "prometheus"))
+			prometheus = value;
+		else if (!strcmp(name, "triggers"))
+			triggers = value;
 	}
 	if (r == 2)
 		return EXIT_OK;
@@ -194,17 +210,25 @@ static int show(int argc, char **argv)
 		return EXIT_INPUT;
 	if (!model)
 		return cli_usage_error(cmd, "--model is required");
+	if (env && !*env)
+		return cli_usage_error(cmd, "--env: give an environment name");
 	struct err e = {0};
 	char *sha = NULL;
 	struct store *st = NULL;
 	struct store_signoff *so = NULL;
 	size_t nso = 0;
 	struct store_checklist_run run = {0};
+	struct checklist_context ctx = {0};
 	bool found = false;
 	cJSON *rep = NULL;
 	int rc = artifact_sha(model, &sha, &e);
 	if (!rc && !(st = store_open(NULL, &e)))
 		rc = e.code ? e.code : EXIT_INPUT;
+	struct checklist_context_opts co = {
+		.env = env, .triggers = triggers, .prometheus = prometheus, .store = st,
+	};
+	if (!rc)
+		rc = checklist_context_open(&ctx, &co, &e);
 	if (!rc)
 		rc = store_list_signoffs(st, sha, &so, &nso, &e);
 	if (!rc)
@@ -217,6 +241,7 @@ static int show(int argc, char **argv)
 		goto out;
 	}
 	if (rep) {
+		checklist_refresh_ops_json(rep, &ctx);
 		checklist_refresh_json(rep, model, sha, so, nso);
 		cJSON_AddStringToObject(rep, "recorded_at", run.at);
 	} else {
@@ -257,6 +282,7 @@ out:
 	cJSON_Delete(rep);
 	store_checklist_run_finish(&run);
 	store_signoffs_free(so, nso);
+	checklist_context_close(&ctx);
 	store_close(st);
 	free(sha);
 	return rc;

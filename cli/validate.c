@@ -1,5 +1,11 @@
 /* churnops validate: the pre-deployment checklist of a model on a test
- * file, as a report (text or JSON) and a verdict (the exit code). */
+ * file, as a report (text or JSON) and a verdict (the exit code).
+ *
+ * The checklist is judged for promotion to one environment (--env,
+ * production by default): its operational items ask that environment's
+ * Prometheus, the registry and the trigger configuration (core/checklist's
+ * context). Only runs judged for production are recorded: the store's
+ * latest verdict is what the production gate of the registry reads. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +24,9 @@ static const struct cli_option options[] = {
 	{"json", NULL, "print the report as JSON"},
 	{"predictions", "FILE", "also write the test file's probabilities and labels (CSV)"},
 	{"no-record", NULL, "do not record this run in the store"},
+	{"env", "ENV", "judge for promotion to this environment (default production)"},
+	{"prometheus", "URL", "Prometheus for the monitoring item (default: $PROMETHEUS_URL)"},
+	{"triggers", "FILE", "trigger configuration (default: CONFIG/triggers.json)"},
 	{0},
 };
 
@@ -25,7 +34,7 @@ static int run(int argc, char **argv);
 
 const struct cli_command cli_validate_command = {
 	.name = "validate",
-	.synopsis = "--model DIR --data TEST.csv [--gates FILE] [--json]",
+	.synopsis = "--model DIR --data TEST.csv [--env ENV] [--gates FILE] [--json]",
 	.summary = "Run the validation checklist; exit 0 on pass, 1 on fail or pending.",
 	.options = options,
 	.run = run,
@@ -58,10 +67,13 @@ static void print_value(const struct checklist_item *it, char *buf, size_t n)
 static void print_text(const struct checklist_report *r)
 {
 	char *dir = sanitize_dup(r->model_dir), *data = sanitize_dup(r->data);
-	printf("checklist for %s (sha256 %.16s...) on %s: %zu rows, %zu churned\n",
-	       dir ? dir : "?", r->sha256, data ? data : "?", r->rows, r->positives);
+	char *env = sanitize_dup(r->env);
+	printf("checklist for %s (sha256 %.16s...) on %s: %zu rows, %zu churned; judged for %s\n",
+	       dir ? dir : "?", r->sha256, data ? data : "?", r->rows, r->positives,
+	       env ? env : "?");
 	free(dir);
 	free(data);
+	free(env);
 	const char *section = "";
 	for (size_t i = 0; i < CHECKLIST_NITEMS; i++) {
 		const struct checklist_item *it = &r->items[i];
@@ -123,6 +135,7 @@ static int run(int argc, char **argv)
 {
 	const char *cmd = cli_validate_command.name;
 	const char *model = NULL, *data = NULL, *gates_path = NULL, *pred = NULL;
+	const char *env = NULL, *prometheus = NULL, *triggers = NULL;
 	bool json = false, record = true;
 	struct cli_parser p;
 	cli_parser_init(&p, &cli_validate_command, argc, argv);
@@ -141,6 +154,12 @@ static int run(int argc, char **argv)
 			json = true;
 		else if (!strcmp(name, "no-record"))
 			record = false;
+		else if (!strcmp(name, "env"))
+			env = value;
+		else if (!strcmp(name, "prometheus"))
+			prometheus = value;
+		else if (!strcmp(name, "triggers"))
+			triggers = value;
 	}
 	if (r == 2)
 		return EXIT_OK;
@@ -150,11 +169,14 @@ static int run(int argc, char **argv)
 		return cli_usage_error(cmd, "--model is required");
 	if (!data)
 		return cli_usage_error(cmd, "--data is required (a labelled test file)");
+	if (env && !*env)
+		return cli_usage_error(cmd, "--env: give an environment name");
 
 	struct err e = {0};
 	struct checklist_gates g;
 	struct checklist_report rep = {0};
 	struct store *st = NULL;
+	struct checklist_context ctx = {0};
 	cJSON *js = NULL;
 	int rc = 0;
 	checklist_gates_defaults(&g);
@@ -164,12 +186,21 @@ static int run(int argc, char **argv)
 		rc = e.code ? e.code : EXIT_INPUT;
 		goto out;
 	}
+	struct checklist_context_opts co = {
+		.env = env, .triggers = triggers, .prometheus = prometheus, .store = st,
+	};
+	if ((rc = checklist_context_open(&ctx, &co, &e)))
+		goto out;
+	/* The production gate reads the latest recorded verdict, whatever it
+	 * was judged for: a run for another environment must not feed it. */
+	bool for_production = strcmp(ctx.env, CHECKLIST_DEFAULT_ENV) == 0;
 	struct checklist_opts o = {
 		.model_dir = model,
 		.data = data,
 		.gates = &g,
 		.scorer_exe = "/proc/self/exe",
 		.store = st,
+		.context = &ctx,
 	};
 	rc = checklist_run(&o, &rep, &e);
 	if (rc)
@@ -182,12 +213,13 @@ static int run(int argc, char **argv)
 		rc = err_set(&e, EXIT_INPUT, "out of memory");
 		goto out;
 	}
-	if (record)
+	if (record && for_production)
 		rc = store_add_checklist_run(st, rep.sha256, checklist_status_name(rep.verdict),
 					     text, &e);
 	free(text);
 	if (rc)
 		goto out;
+
 	if (json) {
 		char *pretty = cJSON_Print(js);
 		if (pretty)
@@ -198,6 +230,13 @@ static int run(int argc, char **argv)
 		print_text(&rep);
 		print_verdict(stdout, &rep);
 	}
+	if (record && !for_production) {
+		char *clean = sanitize_dup(ctx.env);
+		fprintf(json ? stderr : stdout,
+			"judged for %s: not recorded (the store's verdicts gate production)\n",
+			clean ? clean : "?");
+		free(clean);
+	}
 	rc = rep.verdict == CHECKLIST_PASS ? EXIT_OK : EXIT_CHECK;
 	cJSON_Delete(js);
 	js = NULL;
@@ -207,6 +246,7 @@ out:
 done:
 	cJSON_Delete(js);
 	checklist_report_finish(&rep);
+	checklist_context_close(&ctx);
 	store_close(st);
 	checklist_gates_finish(&g);
 	return rc;

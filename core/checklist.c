@@ -14,10 +14,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "config.h"
 #include "dataset.h"
 #include "fileio.h"
 #include "json.h"
 #include "model.h"
+#include "paths.h"
 #include "schema.h"
 
 const struct checklist_def checklist_defs[CHECKLIST_NITEMS] = {
@@ -52,19 +54,9 @@ const struct checklist_def checklist_defs[CHECKLIST_NITEMS] = {
 				 false},
 };
 
-/* The default automatic rollback triggers of DESIGN.md. They move to the
- * trigger evaluator's configuration when that exists; until then this is
- * the list the alert_thresholds item checks. */
-static const struct {
-	const char *name, *op;
-	double threshold;
-	const char *unit;
-} default_triggers[] = {
-	{"roc_auc", "<", 0.80, ""},
-	{"latency_p95", ">", 500, " ms"},
-	{"error_rate", ">", 5, " %"},
-	{"drift_score", ">", 0.2, ""},
-};
+/* The deployment guide's rollback triggers: switching one off leaves the
+ * model without an alert the guide asks for. */
+static const char *const guide_triggers[] = {"roc_auc", "latency_p95", "error_rate", "drift"};
 
 long checklist_find(const char *id)
 {
@@ -1009,25 +1001,476 @@ static void items_static(struct checklist_report *r, const struct checklist_opts
 	set_item(r, CL_STAKEHOLDER_APPROVAL, st, NAN, fmt("signed off with name, time, note"), ev);
 	judge_card(&st, &ev, o->model_dir, r->sha256);
 	set_item(r, CL_MODEL_CARD, st, NAN, fmt("card exists for this version"), ev);
-	set_item(r, CL_MONITORING, CHECKLIST_PENDING, NAN,
-		 fmt("Prometheus reachable and each trigger query returns data"),
-		 fmt("no Prometheus configured (monitoring comes with the Prometheus client)"));
-	set_item(r, CL_ROLLBACK_PLAN, CHECKLIST_PENDING, NAN,
-		 fmt("a rollback target exists in the registry"),
-		 fmt("no registry yet: no rollback target can exist"));
-	struct text t;
-	size_t n = sizeof default_triggers / sizeof default_triggers[0], with = 0;
-	if (text_open(&t)) {
-		for (size_t i = 0; i < n; i++) {
-			bool has = !isnan(default_triggers[i].threshold);
-			with += has;
-			fprintf(t.f, "%s%s %s %g%s", i ? "; " : "default rollback triggers: ",
-				default_triggers[i].name, default_triggers[i].op,
-				default_triggers[i].threshold, default_triggers[i].unit);
+}
+
+/* --- operational items ------------------------------------------------ */
+
+void checklist_item_finish(struct checklist_item *it)
+{
+	if (!it)
+		return;
+	free(it->value_text);
+	free(it->threshold);
+	free(it->evidence);
+	it->value_text = it->threshold = it->evidence = NULL;
+	it->has_value = false;
+}
+
+static void fill_item(struct checklist_item *it, enum checklist_item_id id,
+		      enum checklist_status st, double value, char *threshold, char *evidence)
+{
+	checklist_item_finish(it);
+	it->def = &checklist_defs[id];
+	it->status = st;
+	it->has_value = !isnan(value);
+	it->value = value;
+	it->threshold = threshold;
+	it->evidence = evidence;
+}
+
+size_t checklist_series_with_data(const struct prom_result *r)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < r->nseries; i++) {
+		const struct prom_series *s = &r->series[i];
+		for (size_t k = 0; k < s->nsamples; k++) {
+			if (!isnan(s->samples[k].v)) {
+				n++;
+				break;
+			}
 		}
 	}
-	set_item(r, CL_ALERT_THRESHOLDS, with == n ? CHECKLIST_PASS : CHECKLIST_FAIL, (double)with,
-		 fmt("every trigger has a threshold (%zu of %zu)", n, n), text_take(&t));
+	return n;
+}
+
+#define MONITORING_GATE "Prometheus reachable and each trigger query returns data"
+
+void checklist_judge_monitoring(struct checklist_item *it, const char *env, const char *url,
+				const char *unavailable, const struct checklist_probe *p,
+				size_t n)
+{
+	if (unavailable) {
+		fill_item(it, CL_MONITORING, CHECKLIST_PENDING, NAN, fmt(MONITORING_GATE),
+			  fmt("%s", unavailable));
+		return;
+	}
+	size_t with = 0;
+	for (size_t i = 0; i < n; i++)
+		with += !p[i].error && p[i].nseries > 0;
+	struct text t;
+	if (!text_open(&t)) {
+		fill_item(it, CL_MONITORING, CHECKLIST_FAIL, NAN, NULL, NULL);
+		return;
+	}
+	if (n == 0) {
+		fprintf(t.f, "Prometheus at %s, but no trigger is configured for %s: nothing to watch",
+			url, env);
+	} else if (with == n) {
+		fprintf(t.f, "Prometheus at %s answers every trigger query for %s:", url, env);
+		for (size_t i = 0; i < n; i++)
+			fprintf(t.f, "%s %s (%zu series)", i ? "," : "", p[i].metric, p[i].nseries);
+	} else {
+		fprintf(t.f, "Prometheus at %s answers, but %zu of %zu trigger queries for %s return no data:",
+			url, n - with, n, env);
+		const char *sep = " ";
+		for (size_t i = 0; i < n; i++) {
+			if (!p[i].error && p[i].nseries > 0)
+				continue;
+			fprintf(t.f, "%s%s", sep, p[i].metric);
+			sep = ", ";
+		}
+		for (size_t i = 0; i < n; i++) {
+			if (!p[i].error && p[i].nseries > 0)
+				continue;
+			fprintf(t.f, "; %s: %s", p[i].metric,
+				p[i].error ? p[i].error : "no series with a value (nothing, or only NaN)");
+			if (p[i].query)
+				fprintf(t.f, " (query: %s)", p[i].query);
+		}
+	}
+	fill_item(it, CL_MONITORING, n && with == n ? CHECKLIST_PASS : CHECKLIST_FAIL,
+		  (double)with, fmt(MONITORING_GATE " (%zu of %zu)", n, n), text_take(&t));
+}
+
+void checklist_judge_rollback(struct checklist_item *it, const char *env, const char *registry,
+			      const char *sha256, const char *unavailable,
+			      const struct checklist_rollback_candidate *c, size_t n)
+{
+	static const char gate[] = "a rollback target exists in the registry";
+	if (unavailable) {
+		fill_item(it, CL_ROLLBACK_PLAN, CHECKLIST_PENDING, NAN, fmt("%s", gate),
+			  fmt("%s", unavailable));
+		return;
+	}
+	const struct checklist_rollback_candidate *pick = NULL;
+	bool any = false;
+	for (size_t i = 0; i < n; i++) {
+		any |= c[i].label != NULL;
+		if (!pick && c[i].label && !c[i].problem &&
+		    strcasecmp(c[i].sha256 ? c[i].sha256 : "", sha256) != 0)
+			pick = &c[i];
+	}
+	struct text t;
+	if (!text_open(&t)) {
+		fill_item(it, CL_ROLLBACK_PLAN, CHECKLIST_FAIL, NAN, NULL, NULL);
+		return;
+	}
+	if (pick) {
+		fprintf(t.f, "rollback target for %s in %s: %s, %s (sha256 %.12s...)", env, registry,
+			pick->label, pick->role, pick->sha256 ? pick->sha256 : "");
+	} else if (!any) {
+		fprintf(t.f, "no rollback target in %s: it holds no %s version, so this would be the "
+			"first %s version, with nothing to roll back to", registry, env, env);
+	} else {
+		fprintf(t.f, "no rollback target in %s for %s", registry, env);
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (&c[i] == pick)
+			break;
+		bool self = c[i].label && strcasecmp(c[i].sha256 ? c[i].sha256 : "", sha256) == 0;
+		if (!pick && !any && !c[i].problem)
+			continue;
+		fprintf(t.f, "; %s%s%s: %s", c[i].role, c[i].label ? " " : "",
+			c[i].label ? c[i].label : "",
+			self ? "is the artifact being validated"
+			     : c[i].problem ? c[i].problem : "not usable");
+	}
+	fill_item(it, CL_ROLLBACK_PLAN, pick ? CHECKLIST_PASS : CHECKLIST_FAIL, NAN,
+		  fmt("%s", gate), text_take(&t));
+	if (pick && pick->label)
+		it->value_text = strdup(pick->label);
+}
+
+void checklist_judge_thresholds(struct checklist_item *it, const struct trigger_config *c,
+				const char *source, const char *error)
+{
+	if (!c) {
+		fill_item(it, CL_ALERT_THRESHOLDS, CHECKLIST_FAIL, NAN,
+			  fmt("every trigger has a threshold"),
+			  fmt("%s", error ? error : "no trigger configuration"));
+		return;
+	}
+	size_t ntrig = 0, with = 0, noff = 0;
+	for (size_t i = 0; i < c->ndefs; i++) {
+		ntrig += c->defs[i].has_trigger;
+		with += c->defs[i].has_trigger && isfinite(c->defs[i].threshold);
+	}
+	struct text t;
+	if (!text_open(&t)) {
+		fill_item(it, CL_ALERT_THRESHOLDS, CHECKLIST_FAIL, NAN, NULL, NULL);
+		return;
+	}
+	if (source)
+		fprintf(t.f, "triggers of %s:", source);
+	else
+		fprintf(t.f, "built-in triggers:");
+	const char *sep = " ";
+	for (size_t i = 0; i < c->ndefs; i++) {
+		const struct trigger_def *d = &c->defs[i];
+		if (!d->has_trigger)
+			continue;
+		char cond[128];
+		triggers_format_condition(d, "", cond, sizeof cond);
+		fprintf(t.f, "%s%s %s%s", sep, d->name, isfinite(d->threshold) ? cond : "",
+			isfinite(d->threshold) ? "" : "without a threshold");
+		sep = "; ";
+	}
+	if (!ntrig)
+		fprintf(t.f, " none");
+	for (size_t g = 0; g < sizeof guide_triggers / sizeof guide_triggers[0]; g++) {
+		bool on = false;
+		for (size_t i = 0; i < c->ndefs; i++)
+			on |= c->defs[i].has_trigger && strcmp(c->defs[i].name, guide_triggers[g]) == 0;
+		if (!on)
+			fprintf(t.f, "%s%s", noff++ ? ", " : ". Switched off, though the deployment guide "
+							      "asks for it: ",
+				guide_triggers[g]);
+	}
+	sep = ". Monitored without a trigger: ";
+	for (size_t i = 0; i < c->ndefs; i++) {
+		if (c->defs[i].has_trigger)
+			continue;
+		fprintf(t.f, "%s%s", sep, c->defs[i].name);
+		sep = ", ";
+	}
+	bool ok = ntrig > 0 && with == ntrig && noff == 0;
+	fill_item(it, CL_ALERT_THRESHOLDS, ok ? CHECKLIST_PASS : CHECKLIST_FAIL, (double)with,
+		  fmt("every trigger has a threshold (%zu of %zu)", ntrig, ntrig), text_take(&t));
+}
+
+static char *default_triggers_path(void)
+{
+	struct err ignored = {0};
+	char *dir = paths_config_dir(&ignored);
+	char *p = dir ? fmt("%s/triggers.json", dir) : NULL;
+	free(dir);
+	if (p && !fileio_exists(p)) {
+		free(p);
+		p = NULL;
+	}
+	return p;
+}
+
+void checklist_context_close(struct checklist_context *x)
+{
+	if (!x)
+		return;
+	registry_destroy(x->reg);
+	prom_client_destroy(x->prom);
+	triggers_config_finish(&x->triggers);
+	free(x->env);
+	free(x->triggers_path);
+	free(x->triggers_error);
+	free(x->prom_note);
+	free(x->reg_note);
+	memset(x, 0, sizeof *x);
+}
+
+int checklist_context_open(struct checklist_context *x, const struct checklist_context_opts *o,
+			   struct err *e)
+{
+	memset(x, 0, sizeof *x);
+	struct err le = {0};
+	int rc = 0;
+	long timeout = o->timeout_ms > 0 ? o->timeout_ms : 5000;
+	x->env = strdup(o->env ? o->env : CHECKLIST_DEFAULT_ENV);
+	x->triggers_path = o->triggers ? strdup(o->triggers) : default_triggers_path();
+	if (!x->env || (o->triggers && !x->triggers_path)) {
+		rc = err_set(e, EXIT_INPUT, "out of memory");
+		goto out;
+	}
+	if (triggers_config_load(&x->triggers, x->triggers_path, &le) == 0) {
+		x->has_triggers = true;
+	} else if (o->triggers) {
+		rc = err_set(e, le.code ? le.code : EXIT_INPUT, "%s", le.msg);
+		goto out;
+	} else {
+		/* The environments still resolve, by their built-in names. */
+		x->triggers_error = strdup(le.msg);
+		triggers_config_finish(&x->triggers);
+		if ((rc = triggers_config_defaults(&x->triggers, e)))
+			goto out;
+	}
+	x->tenv = triggers_config_env(&x->triggers, x->env);
+	if (!x->tenv) {
+		char names[256] = "";
+		for (size_t i = 0; i < x->triggers.nenvs; i++)
+			snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s",
+				 i ? ", " : "", x->triggers.envs[i].name);
+		rc = err_set(e, EXIT_INPUT, "unknown environment '%s' (%s)", x->env, names);
+		goto out;
+	}
+
+	struct prom_options po = {.url = x->tenv->prometheus_url, .timeout_ms = timeout};
+	config_prom_options(config_current(), &po);
+	if (o->prometheus)
+		po.url = o->prometheus;
+	err_clear(&le);
+	if (!po.url || !*po.url) {
+		x->prom_note = fmt("no Prometheus configured for %s: set PROMETHEUS_URL, give "
+				   "--prometheus URL or the environment's \"prometheus\" in the "
+				   "triggers file",
+				   x->env);
+	} else if (!(x->prom = prom_client_create(&po, &le))) {
+		if (o->prometheus) {
+			rc = err_set(e, le.code ? le.code : EXIT_INPUT, "%s", le.msg);
+			goto out;
+		}
+		x->prom_note = fmt("no usable Prometheus for %s: %s", x->env, le.msg);
+	} else if (o->cancel) {
+		prom_client_set_cancel(x->prom, o->cancel);
+	}
+
+	err_clear(&le);
+	if (!o->store) {
+		x->reg_note = fmt("no registry to ask (no store open)");
+	} else {
+		struct registry_choice ch = {.timeout_ms = timeout};
+		x->reg = registry_open_configured(o->store, config_current(), &ch, &le);
+	}
+	if (o->store && !x->reg)
+		x->reg_note = fmt("no registry could be opened: %s", le.msg);
+out:
+	if (rc)
+		checklist_context_close(x);
+	return rc;
+}
+
+/* rollback_plan: asks X's registry for the candidates in the order
+ * checklist_judge_rollback() weighs them. *CURRENT receives the label of the
+ * version X's environment holds now (newly allocated), or NULL. */
+static void gather_rollback(struct checklist_item *it, struct checklist_context *x,
+			    const char *sha256, char **current)
+{
+	*current = NULL;
+	const char *env = x ? x->env : CHECKLIST_DEFAULT_ENV;
+	if (!x || !x->reg) {
+		checklist_judge_rollback(it, env, "", sha256,
+					 x ? x->reg_note : "no registry given to the checklist",
+					 NULL, 0);
+		return;
+	}
+	char *where = fmt("the %s registry (%s)", registry_backend(x->reg),
+			  registry_location(x->reg));
+	char *unavailable = NULL;
+	char *problem[3] = {0};
+	struct registry_version v[3] = {{0}};
+	struct checklist_rollback_candidate c[3];
+	size_t n = 0;
+	struct err le = {0};
+	enum registry_stage stage;
+	bool found = false;
+	if (!registry_stage_parse(x->env, &stage) ||
+	    (stage != REGISTRY_STAGE_STAGING && stage != REGISTRY_STAGE_PRODUCTION)) {
+		unavailable = fmt("%s has stages staging and production, none for the environment %s",
+				  where, x->env);
+		goto judge;
+	}
+	bool prod = stage == REGISTRY_STAGE_PRODUCTION;
+	if (registry_stage_holder(x->reg, stage, &v[0], &found, &le)) {
+		unavailable = fmt("%s did not answer: %s", where, le.msg);
+		goto judge;
+	}
+	bool holds_self = false;
+	if (found) {
+		*current = strdup(v[0].label[0] ? v[0].label : v[0].version);
+		holds_self = strcasecmp(v[0].sha256, sha256) == 0;
+		if (!holds_self && registry_verify(x->reg, &v[0], &le))
+			problem[0] = strdup(le.msg);
+		c[n++] = (struct checklist_rollback_candidate){
+			prod ? "the current production version" : "the current staging version",
+			v[0].label[0] ? v[0].label : v[0].version, v[0].sha256, problem[0]};
+	}
+	if (prod) {
+		err_clear(&le);
+		if (registry_get_alias(x->reg, REGISTRY_ALIAS_LKG, &v[1], &found, &le)) {
+			unavailable = fmt("%s did not answer: %s", where, le.msg);
+			goto judge;
+		}
+		if (found) {
+			if (strcasecmp(v[1].sha256, sha256) != 0 && registry_verify(x->reg, &v[1], &le))
+				problem[1] = strdup(le.msg);
+			c[n++] = (struct checklist_rollback_candidate){
+				"the last-known-good version", v[1].label[0] ? v[1].label : v[1].version,
+				v[1].sha256, problem[1]};
+		}
+	}
+	if (prod && holds_self) {
+		err_clear(&le);
+		int rc = registry_rollback_target(x->reg, "previous", &v[2], &le);
+		if (rc == EXIT_BACKEND) {
+			unavailable = fmt("%s did not answer: %s", where, le.msg);
+			goto judge;
+		}
+		if (rc)
+			problem[2] = strdup(le.msg);
+		c[n++] = (struct checklist_rollback_candidate){
+			"the previous production version",
+			rc ? NULL : v[2].label[0] ? v[2].label : v[2].version, v[2].sha256,
+			problem[2]};
+	}
+judge:
+	checklist_judge_rollback(it, x->env, where ? where : "the registry", sha256, unavailable,
+				 c, n);
+	for (size_t i = 0; i < 3; i++) {
+		free(problem[i]);
+		registry_version_finish(&v[i]);
+	}
+	free(unavailable);
+	free(where);
+}
+
+/* monitoring: every trigger query of X's environment as an instant query.
+ * A first query that gets no answer at all (the http layer's words, "POST
+ * URL: ...", rather than Prometheus' own error) means the server is not
+ * there: no point waiting for the rest. */
+static void gather_monitoring(struct checklist_item *it, struct checklist_context *x,
+			      const char *version)
+{
+	if (!x || !x->prom) {
+		checklist_judge_monitoring(it, x ? x->env : CHECKLIST_DEFAULT_ENV, "",
+					   x ? x->prom_note : "no Prometheus given to the checklist",
+					   NULL, 0);
+		return;
+	}
+	const char *url = prom_client_url(x->prom);
+	if (!x->has_triggers) {
+		char *why = fmt("Prometheus at %s, but the triggers file did not load, so there are "
+				"no trigger queries to run: %s",
+				url, x->triggers_error ? x->triggers_error : "");
+		checklist_judge_monitoring(it, x->env, url, why ? why : "no triggers", NULL, 0);
+		free(why);
+		return;
+	}
+	size_t n = 0, nd = x->triggers.ndefs;
+	struct checklist_probe *p = calloc(nd ? nd : 1, sizeof *p);
+	char **queries = calloc(nd ? nd : 1, sizeof *queries);
+	char **errors = calloc(nd ? nd : 1, sizeof *errors);
+	char *unavailable = NULL;
+	bool answered = false;
+	if (!p || !queries || !errors) {
+		unavailable = fmt("out of memory");
+		goto judge;
+	}
+	for (size_t i = 0; i < nd; i++) {
+		const struct trigger_def *d = &x->triggers.defs[i];
+		if (!d->has_trigger)
+			continue;
+		struct err le = {0};
+		struct checklist_probe *q = &p[n++];
+		q->metric = d->name;
+		if (!(queries[i] = triggers_expand(&x->triggers, d, x->tenv, version, &le))) {
+			q->error = errors[i] = strdup(le.msg);
+			continue;
+		}
+		q->query = queries[i];
+		struct prom_result r = {0};
+		if (prom_query(x->prom, queries[i], 0, &r, &le) == 0) {
+			answered = true;
+			q->nseries = checklist_series_with_data(&r);
+		} else if (!answered && strncmp(le.msg, "prometheus: POST ", 17) == 0) {
+			unavailable = fmt("Prometheus at %s did not answer: %s", url, le.msg);
+		} else {
+			q->error = errors[i] = strdup(le.msg);
+		}
+		prom_result_finish(&r);
+		if (unavailable)
+			break;
+	}
+judge:
+	checklist_judge_monitoring(it, x->env, url, unavailable, p, n);
+	for (size_t i = 0; queries && errors && i < nd; i++) {
+		free(queries[i]);
+		free(errors[i]);
+	}
+	free(queries);
+	free(errors);
+	free(p);
+	free(unavailable);
+}
+
+/* The three operational items of the artifact SHA256 against X (NULL: no
+ * context). */
+static void judge_operational(struct checklist_item *mon, struct checklist_item *rb,
+			      struct checklist_item *thr, struct checklist_context *x,
+			      const char *sha256)
+{
+	char *current = NULL;
+	gather_rollback(rb, x, sha256, &current);
+	gather_monitoring(mon, x, current);
+	free(current);
+	if (x) {
+		checklist_judge_thresholds(thr, x->has_triggers ? &x->triggers : NULL,
+					   x->triggers_path, x->triggers_error);
+		return;
+	}
+	struct trigger_config c;
+	struct err le = {0};
+	if (triggers_config_defaults(&c, &le) == 0)
+		checklist_judge_thresholds(thr, &c, NULL, NULL);
+	else
+		checklist_judge_thresholds(thr, NULL, NULL, le.msg);
+	triggers_config_finish(&c);
 }
 
 static enum checklist_status verdict_of(const enum checklist_status *st, size_t n)
@@ -1052,6 +1495,7 @@ void checklist_report_finish(struct checklist_report *r)
 	}
 	free(r->model_dir);
 	free(r->data);
+	free(r->env);
 	free(r->objective);
 	segments_report_finish(&r->segments);
 	for (size_t i = 0; i < r->nfairness; i++)
@@ -1078,6 +1522,7 @@ int checklist_run(const struct checklist_opts *o, struct checklist_report *r, st
 	}
 	r->model_dir = strdup(o->model_dir);
 	r->data = strdup(o->data);
+	r->env = strdup(o->context ? o->context->env : CHECKLIST_DEFAULT_ENV);
 	r->peak_rss_mb = NAN;
 	model_library_version(r->library_version, sizeof r->library_version);
 	char *schema_path = fmt("%s/schema.json", o->model_dir);
@@ -1090,7 +1535,7 @@ int checklist_run(const struct checklist_opts *o, struct checklist_report *r, st
 	char *unseen = NULL;
 	float *p = NULL;
 	int rc = 0;
-	if (!r->model_dir || !r->data || !schema_path || !model_path || !eval_path) {
+	if (!r->model_dir || !r->data || !r->env || !schema_path || !model_path || !eval_path) {
 		rc = err_set(e, EXIT_INPUT, "out of memory");
 		goto out;
 	}
@@ -1172,6 +1617,9 @@ int checklist_run(const struct checklist_opts *o, struct checklist_report *r, st
 		goto out;
 	item_business(r, s, &d, p, g);
 	items_static(r, o);
+	stage(o, "checking monitoring, the rollback target and the triggers", 7);
+	judge_operational(&r->items[CL_MONITORING], &r->items[CL_ROLLBACK_PLAN],
+			  &r->items[CL_ALERT_THRESHOLDS], o->context, r->sha256);
 	enum checklist_status sts[CHECKLIST_NITEMS];
 	for (size_t i = 0; i < CHECKLIST_NITEMS; i++)
 		sts[i] = r->items[i].status;
@@ -1297,6 +1745,7 @@ cJSON *checklist_to_json(const struct checklist_report *r)
 {
 	cJSON *o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "verdict", checklist_status_name(r->verdict));
+	cJSON_AddStringToObject(o, "env", r->env ? r->env : CHECKLIST_DEFAULT_ENV);
 	cJSON *m = cJSON_AddObjectToObject(o, "model");
 	cJSON_AddStringToObject(m, "dir", r->model_dir ? r->model_dir : "");
 	cJSON_AddStringToObject(m, "sha256", r->sha256);
@@ -1320,39 +1769,73 @@ static void replace_string(cJSON *obj, const char *key, const char *value)
 		cJSON_AddItemToObject(obj, key, s);
 }
 
+/* The status named S ("pass", ...), pending for anything else. */
+static enum checklist_status status_named(const char *s)
+{
+	for (int k = 0; k < 4; k++)
+		if (s && strcmp(s, checklist_status_name((enum checklist_status)k)) == 0)
+			return (enum checklist_status)k;
+	return CHECKLIST_PENDING;
+}
+
+/* The verdict of REPORT's items as they now stand. */
+static void rejudge_verdict(cJSON *report)
+{
+	enum checklist_status sts[CHECKLIST_NITEMS * 2];
+	size_t nst = 0;
+	const cJSON *it;
+	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(report, "items"))
+	{
+		if (nst < CHECKLIST_NITEMS * 2)
+			sts[nst++] = status_named(json_str(it, "status"));
+	}
+	replace_string(report, "verdict", checklist_status_name(verdict_of(sts, nst)));
+}
+
 void checklist_refresh_json(cJSON *report, const char *model_dir, const char *sha256,
 			    const struct store_signoff *signoffs, size_t n)
 {
 	cJSON *items = cJSON_GetObjectItemCaseSensitive(report, "items");
-	enum checklist_status sts[CHECKLIST_NITEMS * 2];
-	size_t nst = 0;
 	cJSON *it;
 	cJSON_ArrayForEach(it, items)
 	{
 		const char *id = json_str(it, "id");
-		const char *status = json_str(it, "status");
 		enum checklist_status st = CHECKLIST_PENDING;
 		char *ev = NULL;
-		bool changed = true;
 		if (id && strcmp(id, "stakeholder_approval") == 0)
 			judge_manual(&st, &ev, signoffs, n, id);
 		else if (id && strcmp(id, "model_card") == 0)
 			judge_card(&st, &ev, model_dir, sha256);
 		else
-			changed = false;
-		if (changed) {
-			replace_string(it, "status", checklist_status_name(st));
-			replace_string(it, "evidence", ev);
-			free(ev);
-		} else {
-			for (int k = 0; k < 4; k++)
-				if (status && strcmp(status, checklist_status_name((enum checklist_status)k)) == 0)
-					st = (enum checklist_status)k;
-		}
-		if (nst < CHECKLIST_NITEMS * 2)
-			sts[nst++] = st;
+			continue;
+		replace_string(it, "status", checklist_status_name(st));
+		replace_string(it, "evidence", ev);
+		free(ev);
 	}
-	replace_string(report, "verdict", checklist_status_name(verdict_of(sts, nst)));
+	rejudge_verdict(report);
 	cJSON_DeleteItemFromObjectCaseSensitive(report, "signoffs");
 	cJSON_AddItemToObject(report, "signoffs", signoffs_json(signoffs, n));
+}
+
+void checklist_refresh_ops_json(cJSON *report, struct checklist_context *x)
+{
+	const char *sha = json_str(cJSON_GetObjectItemCaseSensitive(report, "model"), "sha256");
+	struct checklist_item fresh[3] = {{0}};
+	const enum checklist_item_id ids[3] = {CL_MONITORING, CL_ROLLBACK_PLAN,
+					       CL_ALERT_THRESHOLDS};
+	judge_operational(&fresh[0], &fresh[1], &fresh[2], x, sha ? sha : "");
+	cJSON *items = cJSON_GetObjectItemCaseSensitive(report, "items");
+	for (int i = cJSON_GetArraySize(items) - 1; i >= 0; i--) {
+		const char *id = json_str(cJSON_GetArrayItem(items, i), "id");
+		for (size_t k = 0; k < 3; k++) {
+			if (id && strcmp(id, checklist_defs[ids[k]].id) == 0) {
+				cJSON_ReplaceItemInArray(items, i, item_json(&fresh[k]));
+				break;
+			}
+		}
+	}
+	for (size_t k = 0; k < 3; k++)
+		checklist_item_finish(&fresh[k]);
+	replace_string(report, "env", x ? x->env : CHECKLIST_DEFAULT_ENV);
+	rejudge_verdict(report);
 }

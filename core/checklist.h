@@ -38,13 +38,29 @@
  *        are bad input: checklist_run fails with EXIT_INPUT)
  *   segments, fairness, business_impact   see segments.h
  *   model_card       DIR/model_card.md exists and names the artifact's sha256
- *   monitoring, rollback_plan   pending until Prometheus and the registry
- *        exist in churnops
- *   alert_thresholds the default rollback triggers each have a threshold
+ *   monitoring, rollback_plan, alert_thresholds   judged for a target
+ *        environment (production unless told otherwise) against an
+ *        operational context (struct checklist_context): the trigger
+ *        configuration, a Prometheus client and a registry, each of which
+ *        may be missing, which leaves its item pending with the reason
+ *        monitoring       every trigger query, expanded for the environment,
+ *        answers an instant query with at least one series whose value is
+ *        not NaN; no data for some query fails; no Prometheus, or one that
+ *        does not answer, is pending
+ *   rollback_plan    the registry holds a version other than this artifact
+ *        to go back to: the environment's current version (what a rollback
+ *        after promoting this one returns to), else the last-known-good
+ *        alias, else (this artifact already holds the stage) the previous
+ *        production version; the target's artifact must still match its
+ *        sha256. None at all (a first production version) fails
+ *   alert_thresholds every configured trigger has a finite threshold, and
+ *        the deployment guide's triggers (roc_auc, latency_p95, error_rate,
+ *        drift) have not been switched off
  */
 #ifndef CHURNOPS_CHECKLIST_H
 #define CHURNOPS_CHECKLIST_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -52,8 +68,11 @@
 
 #include "err.h"
 #include "metrics.h"
+#include "prom.h"
+#include "registry.h"
 #include "segments.h"
 #include "store.h"
+#include "triggers.h"
 
 enum checklist_status {
 	CHECKLIST_PASS,
@@ -157,6 +176,51 @@ struct checklist_item {
 	char *evidence;   /* owned */
 };
 
+/* The environment the checklist is judged for when none is named. */
+#define CHECKLIST_DEFAULT_ENV "production"
+
+/* Where the operational context comes from. */
+struct checklist_context_opts {
+	const char *env;        /* target environment; NULL: production */
+	const char *triggers;   /* triggers file (must load); NULL: the
+				   configuration directory's triggers.json when
+				   it exists, else the built-in triggers */
+	const char *prometheus; /* NULL: PROMETHEUS_URL, else the environment's
+				   "prometheus" in the triggers file */
+	long timeout_ms;        /* per Prometheus or MLflow request; 0: 5000 */
+	/* The embedded registry lives here, and MLflow's history; NULL: no
+	 * registry. Must outlive the context. */
+	struct store *store;
+	const atomic_bool *cancel; /* stops Prometheus requests; NULL: none */
+};
+
+/* What the operational items are judged against. Everything is owned by
+ * the struct and released by checklist_context_close() (safe when zeroed).
+ * A missing part leaves its item pending, the matching note saying why. The
+ * handles are used by one thread at a time, like the clients themselves. */
+struct checklist_context {
+	char *env;
+	struct trigger_config triggers;
+	bool has_triggers;
+	char *triggers_path;   /* the file loaded; NULL: built-in triggers */
+	char *triggers_error;  /* the default file did not load: why */
+	const struct trigger_env *tenv; /* ENV in triggers, or NULL */
+	struct prom_client *prom;
+	char *prom_note;       /* no client: why */
+	struct registry *reg;
+	char *reg_note;        /* no registry: why */
+};
+
+/* Builds X for O: loads the triggers, makes a Prometheus client (no request
+ * is sent yet) and opens the registry (MLflow when MLFLOW_TRACKING_URI is
+ * set, as the console's registry view does, else the embedded one in
+ * O->store). Fails (EXIT_INPUT) only for what the caller asked for by name:
+ * an unknown environment, an unreadable O->triggers, a malformed
+ * O->prometheus URL; every other problem becomes a note. */
+int checklist_context_open(struct checklist_context *x,
+			   const struct checklist_context_opts *o, struct err *e);
+void checklist_context_close(struct checklist_context *x);
+
 struct checklist_opts {
 	const char *model_dir;   /* model.json, schema.json, eval.json */
 	const char *data;        /* the labelled test file */
@@ -173,16 +237,21 @@ struct checklist_opts {
 	 * progress display; NULL: not called. STAGE lives for the call. */
 	void (*progress)(void *ud, const char *stage, int step, int nsteps);
 	void *progress_ud;
+	/* The operational context, borrowed for the run; NULL: monitoring and
+	 * rollback_plan pending, alert_thresholds judged on the built-in
+	 * triggers, for production. */
+	struct checklist_context *context;
 };
 
 /* How many stages checklist_run() reports through progress. */
-#define CHECKLIST_STAGES 6
+#define CHECKLIST_STAGES 7
 
 #define CHECKLIST_CAL_BINS 10
 
 struct checklist_report {
 	char sha256[65];
 	char *model_dir, *data;
+	char *env;      /* the environment judged for */
 	char library_version[32];
 	char *objective;
 	struct checklist_item items[CHECKLIST_NITEMS];
@@ -220,8 +289,8 @@ int checklist_run(const struct checklist_opts *o, struct checklist_report *r,
 
 void checklist_report_finish(struct checklist_report *r);
 
-/* The report as DESIGN.md's JSON: {"verdict", "model": {"dir", "sha256",
- * "xgboost"}, "data", "metrics": {...}, "items": [{"id", "section",
+/* The report as DESIGN.md's JSON: {"verdict", "env", "model": {"dir",
+ * "sha256", "xgboost"}, "data", "metrics": {...}, "items": [{"id", "section",
  * "title", "status", "value", "threshold", "unit", "evidence"}],
  * "signoffs": [{"item", "by", "note", "at"}]}; undefined numbers are null and named in
  * metrics.undefined. The caller frees the tree. */
@@ -234,6 +303,64 @@ cJSON *checklist_to_json(const struct checklist_report *r);
 void checklist_refresh_json(cJSON *report, const char *model_dir,
 			    const char *sha256,
 			    const struct store_signoff *signoffs, size_t n);
+
+/* Re-judges monitoring, rollback_plan and alert_thresholds now against X
+ * (NULL: as checklist_run does without one), then the verdict, in a report
+ * tree made by checklist_to_json(), for the artifact named in its
+ * model.sha256; "env" becomes X's environment. The operational items change
+ * with the world, not the artifact, so a stored run shows them as they
+ * are. */
+void checklist_refresh_ops_json(cJSON *report, struct checklist_context *x);
+
+/* ---- the operational items' judges ------------------------------------
+ * Pure functions of already-gathered facts, used by checklist_run() and by
+ * the tests with recorded answers. Each fills IT (its def included) with
+ * owned strings; release them with checklist_item_finish(). */
+
+/* One trigger query as monitoring saw it. */
+struct checklist_probe {
+	const char *metric; /* the trigger's name */
+	const char *query;  /* expanded, or NULL when it could not be */
+	const char *error;  /* no answer (failed, not expandable): why; or NULL */
+	size_t nseries;     /* series in the answer with a non-NaN value */
+};
+
+/* Series of R holding at least one sample whose value is not NaN. */
+size_t checklist_series_with_data(const struct prom_result *r);
+
+/* monitoring for ENV: pending with UNAVAILABLE (no Prometheus, none
+ * answering: which URL and why) when that is set; else pass when every
+ * probe answered with data, fail naming the metrics and queries that did
+ * not (or when there is no trigger query at all). */
+void checklist_judge_monitoring(struct checklist_item *it, const char *env,
+				const char *url, const char *unavailable,
+				const struct checklist_probe *p, size_t n);
+
+/* A version the environment could roll back to. */
+struct checklist_rollback_candidate {
+	const char *role;    /* "current production version", ... */
+	const char *label;   /* NULL: no version in this role */
+	const char *sha256;
+	const char *problem; /* it cannot serve as a target: why; or NULL */
+};
+
+/* rollback_plan for ENV and the artifact SHA256: pending with UNAVAILABLE
+ * (no registry, or it did not answer) when that is set; else pass on the
+ * first candidate that is another artifact without a problem, fail when
+ * there is none (saying so when the registry holds no version of ENV at
+ * all). REGISTRY names the registry in the evidence. */
+void checklist_judge_rollback(struct checklist_item *it, const char *env,
+			      const char *registry, const char *sha256,
+			      const char *unavailable,
+			      const struct checklist_rollback_candidate *c, size_t n);
+
+/* alert_thresholds on the trigger configuration C, loaded from SOURCE (NULL:
+ * the built-in triggers); C NULL with ERROR (why it did not load) fails. */
+void checklist_judge_thresholds(struct checklist_item *it,
+				const struct trigger_config *c,
+				const char *source, const char *error);
+
+void checklist_item_finish(struct checklist_item *it);
 
 /* Whether item ID may be signed off (only manual items may). */
 bool checklist_signable(const char *id);

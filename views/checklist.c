@@ -4,12 +4,18 @@
  * Everything the view shows comes from worker jobs, one kind per source:
  *
  *   load     the artifact's sha256, its latest checklist run in the store
- *            (re-judged with today's sign-offs, as `churnops checklist
- *            show` does) and its sign-offs; with no stored run the view
- *            starts a run by itself
+ *            (re-judged with today's sign-offs and operational items, as
+ *            `churnops checklist show` does) and its sign-offs; with no
+ *            stored run the view starts a run by itself
  *   run      `churnops validate` on the console's data file, reporting its
  *            stages as progress, recorded in the store (not with
  *            --read-only)
+ *
+ * Both judge the operational items (monitoring, rollback target, alert
+ * thresholds) for production, as validate does by default: the job opens
+ * its own Prometheus client and registry (core/checklist's context), with
+ * short timeouts, so an absent or hung server only leaves those items
+ * pending and never holds a key.
  *   sign-off a sign-off stored for the artifact's sha256, then the report
  *            re-judged; refused when model.json changed since it was judged
  *   drift    core/drift between the console's data file (current) and the
@@ -43,6 +49,7 @@
 
 #define DRIFT_SHOWN 32
 #define EVIDENCE_LINES 256
+#define OPS_TIMEOUT_MS 4000 /* per Prometheus or MLflow request */
 
 enum job_kind {
 	KIND_LOAD,
@@ -363,6 +370,7 @@ static void *load_run(void *arg, struct err *e)
 	bool found = false;
 	cJSON *rep = NULL;
 	struct cl_snapshot *s = NULL;
+	struct checklist_context ctx = {0};
 	if (artifact_sha(a->dir, sha, e) || !(st = store_open(NULL, e)) ||
 	    store_list_signoffs(st, sha, &so, &nso, e) ||
 	    store_last_checklist_run(st, sha, &run, &found, e))
@@ -371,6 +379,10 @@ static void *load_run(void *arg, struct err *e)
 		rep = json_parse(run.report_json, strlen(run.report_json), store_path(st), e);
 		if (!rep)
 			goto out;
+		struct checklist_context_opts co = {.store = st, .timeout_ms = OPS_TIMEOUT_MS};
+		if (checklist_context_open(&ctx, &co, e))
+			goto out;
+		checklist_refresh_ops_json(rep, &ctx);
 		checklist_refresh_json(rep, a->dir, sha, so, nso);
 	}
 	char source[128];
@@ -380,6 +392,7 @@ out:
 	cJSON_Delete(rep);
 	store_checklist_run_finish(&run);
 	store_signoffs_free(so, nso);
+	checklist_context_close(&ctx);
 	store_close(st);
 	return s;
 }
@@ -430,15 +443,20 @@ static void *validate_run(void *arg, struct err *e)
 	cJSON *js = NULL;
 	char *text = NULL;
 	struct cl_snapshot *s = NULL;
+	struct checklist_context ctx = {0};
 	bool ran = false;
 	checklist_gates_defaults(&g);
 	double t0 = mono_now();
 	if (!(st = store_open(NULL, e)))
 		goto out;
+	struct checklist_context_opts co = {.store = st, .timeout_ms = OPS_TIMEOUT_MS};
+	if (checklist_context_open(&ctx, &co, e))
+		goto out;
 	struct checklist_opts o = {
 		.model_dir = a->dir, .data = a->data, .gates = &g,
 		.scorer_exe = "/proc/self/exe", .store = st,
 		.progress = post_progress, .progress_ud = a,
+		.context = &ctx,
 	};
 	if (checklist_run(&o, &rep, e))
 		goto out;
@@ -463,6 +481,7 @@ out:
 	cJSON_Delete(js);
 	if (ran)
 		checklist_report_finish(&rep);
+	checklist_context_close(&ctx);
 	store_close(st);
 	checklist_gates_finish(&g);
 	return s;

@@ -29,7 +29,7 @@ TOL = 1e-9
 EPS = 1e-4
 
 # Gates every item that can pass does pass with, so the verdict turns on
-# sign-offs and the pending operational items alone.
+# sign-offs and the operational items alone.
 EASY = {"roc_auc": {"min": 0}, "precision": {"min": 0}, "recall": {"min": 0},
         "f1": {"min": 0}, "segments": {"tolerance": 1}, "fairness": {"min": 0},
         "business_impact": {"min": -1e12}}
@@ -50,8 +50,25 @@ def split_telco(d):
 
 
 def validate(model, data, *extra, home=None):
-    env = {"CHURNOPS_HOME": home} if home else None
+    # No Prometheus: monitoring is pending (checklist_ops_test.py has one).
+    env = {"PROMETHEUS_URL": ""}
+    if home:
+        env["CHURNOPS_HOME"] = home
     return h.run(["validate", "--model", model, "--data", data] + list(extra), env=env)
+
+
+def production_elsewhere(tc, model, home):
+    """Puts another artifact of MODEL (one more byte) into production in
+    HOME's embedded registry, so validating MODEL has a rollback target."""
+    other = os.path.join(h.tempdir(), "other")
+    shutil.copytree(model, other)
+    with open(os.path.join(other, "model.json"), "a") as f:
+        f.write("\n")
+    env = {"CHURNOPS_HOME": home}
+    h.assert_ok(tc, h.run(["registry", "register", "--model", other, "--version", "0.9.0"],
+                          env=env))
+    h.assert_ok(tc, h.run(["registry", "stage", "0.9.0", "production", "--override",
+                           "--reason", "the version in production"], env=env))
 
 
 def validate_json(tc, model, data, *extra, home=None, code=None):
@@ -120,13 +137,15 @@ class Report(unittest.TestCase):
         self.assertEqual(it["stakeholder_approval"]["status"], "manual")
         self.assertEqual(it["model_card"]["status"], "pending")
         self.assertEqual(it["monitoring"]["status"], "pending")
-        self.assertIn("Prometheus", it["monitoring"]["evidence"])
-        self.assertEqual(it["rollback_plan"]["status"], "pending")
-        self.assertIn("registry", it["rollback_plan"]["evidence"])
+        self.assertIn("no Prometheus configured for production", it["monitoring"]["evidence"])
+        # An empty registry: nothing to roll back to.
+        self.assertEqual(it["rollback_plan"]["status"], "fail")
+        self.assertIn("first production version", it["rollback_plan"]["evidence"])
         self.assertEqual(it["alert_thresholds"]["status"], "pass")
-        for needle in ("roc_auc < 0.8", "latency_p95 > 500 ms", "error_rate > 5 %",
-                       "drift_score > 0.2"):
+        self.assertIn("built-in triggers", it["alert_thresholds"]["evidence"])
+        for needle in ("roc_auc < ", "latency_p95 > ", "error_rate > ", "drift > "):
             self.assertIn(needle, it["alert_thresholds"]["evidence"])
+        self.assertEqual(self.report["env"], "production")
         self.assertNotEqual(self.report["verdict"], "pass")
 
     def predictions(self):
@@ -250,8 +269,13 @@ class Gates(unittest.TestCase):
         self.assertIn("roc_auc", p.stderr)
 
     def test_pending_is_its_own_verdict(self):
-        p, r = validate_json(self, self.model, self.test, "--gates", self.gates(EASY), code=1)
+        home = h.tempdir("churnops-home-")
+        production_elsewhere(self, self.model, home)
+        p, r = validate_json(self, self.model, self.test, "--gates", self.gates(EASY),
+                             home=home, code=1)
         self.assertEqual(r["verdict"], "pending")
+        self.assertEqual(items(r)["rollback_plan"]["status"], "pass")
+        self.assertIn("monitoring", p.stderr)
         self.assertNotIn("fail", [it["status"] for it in r["items"]], r["items"])
         self.assertIn("verdict: pending", p.stderr)
         self.assertIn("stakeholder_approval (sign-off)", p.stderr)
@@ -383,8 +407,11 @@ class Signoffs(unittest.TestCase):
         p, r = validate_json(self, self.model, self.test, "--gates", self.gates, home=home,
                              code=1)
         self.assertEqual(items(r)["model_card"]["status"], "pass")
-        # Still pending: monitoring and the rollback target are not there yet.
-        self.assertEqual(r["verdict"], "pending")
+        # Not pass: no Prometheus (monitoring pending) and an empty
+        # registry, so no rollback target for a first production version.
+        self.assertEqual(items(r)["monitoring"]["status"], "pending")
+        self.assertEqual(items(r)["rollback_plan"]["status"], "fail")
+        self.assertEqual(r["verdict"], "fail")
 
         # Tampering with model.json changes its sha256: the sign-off and the
         # card no longer count.

@@ -13,6 +13,7 @@ Environment (meson's test() sets both):
 import json
 import os
 import re
+import shutil
 import sys
 import unittest
 
@@ -26,8 +27,10 @@ WORKSPACE = None
 # A list row of the checklist view: "│  PASS     roc_auc   0.9084 ...".
 ITEM_RX = re.compile(r"^│\s+(PASS|FAIL|PENDING|MANUAL)\s+([a-z_0-9]+)\s", re.M)
 VERDICT_RX = r"verdict (PASS|FAIL|PENDING) "
-# stakeholder_approval's place among the items (checklist order).
+# stakeholder_approval's and monitoring's places among the items
+# (checklist order).
 STAKEHOLDER_INDEX = 13
+MONITORING_INDEX = 15
 
 
 def setUpModule():
@@ -56,6 +59,10 @@ def data_file():
 
 class ChecklistView(ConsoleTest):
     cols, rows = 130, 42
+    # The console's demo would start Prometheus and judge monitoring against
+    # it, while the CLI runs compared with the view have none: without it
+    # both see monitoring pending.
+    extra_env = {"CHURNOPS_PROMETHEUS": "", "PROMETHEUS_URL": ""}
 
     def open_checklist(self, *console_args):
         """Starts the console with CONSOLE_ARGS, shows the checklist and
@@ -70,7 +77,8 @@ class ChecklistView(ConsoleTest):
         return {item: status.lower() for status, item in ITEM_RX.findall(screen)}
 
     def cli(self, *args):
-        p = harness.run(list(args), env={"CHURNOPS_HOME": HOME}, timeout=300)
+        p = harness.run(list(args), env={"CHURNOPS_HOME": HOME, "PROMETHEUS_URL": ""},
+                        timeout=300)
         self.assertIn(p.returncode, (0, 1), harness.describe(p))
         return json.loads(p.stdout)
 
@@ -218,6 +226,34 @@ class ChecklistView(ConsoleTest):
         self.assertRegex(s, r"reference\s+\S+telco_churn\.csv \(7043 rows\): training data of 1\.2\.0")
         self.assertRegex(s, r"overall \d+\.\d{4} significant \(largest: contract")
         self.quit()
+
+
+@unittest.skipUnless(os.access("/usr/bin/prometheus", os.X_OK) or shutil.which("prometheus"),
+                     "prometheus is not installed")
+class ChecklistViewPrometheus(ConsoleTest):
+    """The demo starts Prometheus: the view's worker asks it for the
+    monitoring item, which is then judged (pass, or fail while the first
+    scrapes are missing), never left pending."""
+    cols, rows = 130, 42
+    extra_env = {"PROMETHEUS_URL": ""}
+    open_checklist = ChecklistView.open_checklist
+    statuses = ChecklistView.statuses
+
+    def test_monitoring_asks_the_demos_prometheus(self):
+        s = self.open_checklist("demo")
+        self.assertIn(self.statuses(s).get("monitoring"), ("pass", "fail"), s)
+        self.pane.keys("g")
+        for _ in range(MONITORING_INDEX):
+            self.pane.keys("j")
+        s = self.pane.wait_for(r"evidence: monitoring")
+        self.assertRegex(s, r"Prometheus at http://127\.0\.0\.1:\d+")
+        # The metrics view keeps reading the demo's Prometheus: q may find a
+        # job running and ask.
+        self.pane.keys("q")
+        s = self.pane.wait_for(r"Quit anyway|" + AT_PROMPT)
+        if "Quit anyway" in s:
+            self.pane.keys("y")
+            self.pane.wait_for(AT_PROMPT)
 
 
 if __name__ == "__main__":

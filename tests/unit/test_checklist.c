@@ -1,6 +1,7 @@
 /* Unit tests for core/checklist.c (and the calibration measures it
  * reports): gates files, a whole run on a small model trained on the Telco
- * data, degenerate test sets, sign-offs.
+ * data, degenerate test sets, sign-offs, and the operational items' judges
+ * on recorded Prometheus answers and made-up registry facts.
  *
  * Calibration expectations come from scikit-learn 1.2.1
  * (calibration_curve(y, s, n_bins=10), brier_score_loss(y, s)) on the same
@@ -20,8 +21,10 @@
 #include "checklist.h"
 #include "fileio.h"
 #include "metrics.h"
+#include "prom.h"
 #include "store.h"
 #include "train.h"
+#include "triggers.h"
 
 #define TELCO SOURCE_ROOT "/data/telco_churn.csv"
 
@@ -416,6 +419,256 @@ static void signable(void **state)
 	assert_int_equal(CHECKLIST_NITEMS, 18);
 }
 
+/* ---- the operational items' judges ---- */
+
+/* A recorded answer of Prometheus' /api/v1/query, parsed. */
+static void parse_answer(const char *body, struct prom_result *r)
+{
+	struct err e = {0};
+	if (prom_parse(body, strlen(body), 200, NULL, r, &e))
+		fail_msg("%s", e.msg);
+}
+
+static void series_with_data(void **state)
+{
+	(void)state;
+	struct prom_result r = {0};
+	/* Two series, one of them NaN (a histogram_quantile over no requests). */
+	parse_answer("{\"status\":\"success\",\"data\":{\"resultType\":\"vector\",\"result\":["
+		     "{\"metric\":{\"deployment\":\"churn-prediction\"},\"value\":[1700000000,\"0.91\"]},"
+		     "{\"metric\":{\"deployment\":\"churn-prediction-canary\"},\"value\":[1700000000,\"NaN\"]}]}}",
+		     &r);
+	assert_int_equal(checklist_series_with_data(&r), 1);
+	prom_result_finish(&r);
+	parse_answer("{\"status\":\"success\",\"data\":{\"resultType\":\"vector\",\"result\":[]}}", &r);
+	assert_int_equal(checklist_series_with_data(&r), 0);
+	prom_result_finish(&r);
+	parse_answer("{\"status\":\"success\",\"data\":{\"resultType\":\"scalar\","
+		     "\"result\":[1700000000,\"NaN\"]}}",
+		     &r);
+	assert_int_equal(checklist_series_with_data(&r), 0);
+	prom_result_finish(&r);
+	parse_answer("{\"status\":\"success\",\"data\":{\"resultType\":\"matrix\",\"result\":["
+		     "{\"metric\":{},\"values\":[[1700000000,\"NaN\"],[1700000015,\"0.02\"]]}]}}",
+		     &r);
+	assert_int_equal(checklist_series_with_data(&r), 1);
+	prom_result_finish(&r);
+}
+
+static void judge_monitoring(void **state)
+{
+	(void)state;
+	struct checklist_item it = {0};
+	struct checklist_probe p[3] = {
+		{"roc_auc", "min(model_performance_score{namespace=\"ns\"})", NULL, 1},
+		{"latency_p95", "histogram_quantile(0.95, x)", NULL, 2},
+		{"error_rate", "sum(rate(prediction_errors_total[5m]))", NULL, 1},
+	};
+	checklist_judge_monitoring(&it, "production", "http://prom:9090", NULL, p, 3);
+	assert_ptr_equal(it.def, &checklist_defs[CL_MONITORING]);
+	assert_int_equal(it.status, CHECKLIST_PASS);
+	assert_true(it.has_value);
+	assert_close(it.value, 3, 0);
+	assert_non_null(strstr(it.evidence, "http://prom:9090"));
+	assert_non_null(strstr(it.evidence, "latency_p95 (2 series)"));
+
+	/* Reachable, but one query has no data and one was refused. */
+	p[1].nseries = 0;
+	p[2].error = "prometheus: bad_data: parse error";
+	checklist_judge_monitoring(&it, "production", "http://prom:9090", NULL, p, 3);
+	assert_int_equal(it.status, CHECKLIST_FAIL);
+	assert_close(it.value, 1, 0);
+	assert_non_null(strstr(it.evidence, "2 of 3 trigger queries for production return no data"));
+	assert_non_null(strstr(it.evidence, "latency_p95, error_rate"));
+	assert_non_null(strstr(it.evidence, "histogram_quantile(0.95, x)"));
+	assert_non_null(strstr(it.evidence, "bad_data"));
+	assert_null(strstr(it.evidence, "roc_auc:"));
+
+	/* Not there at all: pending, with the reason as evidence. */
+	checklist_judge_monitoring(&it, "production", "http://prom:9090",
+				   "Prometheus at http://prom:9090 did not answer: refused", p, 3);
+	assert_int_equal(it.status, CHECKLIST_PENDING);
+	assert_false(it.has_value);
+	assert_string_equal(it.evidence, "Prometheus at http://prom:9090 did not answer: refused");
+	assert_non_null(strstr(it.threshold, "Prometheus reachable"));
+
+	/* No trigger query at all is nothing watched. */
+	checklist_judge_monitoring(&it, "staging", "http://prom:9090", NULL, NULL, 0);
+	assert_int_equal(it.status, CHECKLIST_FAIL);
+	assert_non_null(strstr(it.evidence, "nothing to watch"));
+	checklist_item_finish(&it);
+}
+
+static void judge_rollback(void **state)
+{
+	(void)state;
+	const char *self = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+	const char *other = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
+	struct checklist_item it = {0};
+	struct checklist_rollback_candidate c[3] = {
+		{"the current production version", "1.1.0", other, NULL},
+		{"the last-known-good version", "1.0.0", other, NULL},
+	};
+	checklist_judge_rollback(&it, "production", "the sqlite registry (store)", self, NULL, c,
+				 2);
+	assert_ptr_equal(it.def, &checklist_defs[CL_ROLLBACK_PLAN]);
+	assert_int_equal(it.status, CHECKLIST_PASS);
+	assert_string_equal(it.value_text, "1.1.0");
+	assert_non_null(strstr(it.evidence, "1.1.0, the current production version"));
+
+	/* The current version is this artifact, the alias's artifact is
+	 * broken: the previous production version serves. */
+	c[0].sha256 = self;
+	c[1].problem = "artifact sha256 mismatch";
+	c[2] = (struct checklist_rollback_candidate){"the previous production version", "0.9.0",
+						     other, NULL};
+	checklist_judge_rollback(&it, "production", "the registry", self, NULL, c, 3);
+	assert_int_equal(it.status, CHECKLIST_PASS);
+	assert_string_equal(it.value_text, "0.9.0");
+	assert_non_null(strstr(it.evidence, "1.1.0: is the artifact being validated"));
+	assert_non_null(strstr(it.evidence, "1.0.0: artifact sha256 mismatch"));
+
+	/* Nothing else to go back to. */
+	c[2] = (struct checklist_rollback_candidate){"the previous production version", NULL, NULL,
+						     "no previous production version"};
+	checklist_judge_rollback(&it, "production", "the registry", self, NULL, c, 3);
+	assert_int_equal(it.status, CHECKLIST_FAIL);
+	assert_null(it.value_text);
+	assert_non_null(strstr(it.evidence, "no previous production version"));
+
+	/* An empty registry: the first production version. */
+	checklist_judge_rollback(&it, "production", "the registry", self, NULL, NULL, 0);
+	assert_int_equal(it.status, CHECKLIST_FAIL);
+	assert_non_null(strstr(it.evidence, "first production version"));
+
+	checklist_judge_rollback(&it, "production", "", self, "no registry could be opened: x",
+				 NULL, 0);
+	assert_int_equal(it.status, CHECKLIST_PENDING);
+	assert_string_equal(it.evidence, "no registry could be opened: x");
+	checklist_item_finish(&it);
+}
+
+static void judge_thresholds(void **state)
+{
+	(void)state;
+	struct trigger_config c;
+	struct err e = {0};
+	struct checklist_item it = {0};
+	assert_int_equal(triggers_config_defaults(&c, &e), 0);
+	checklist_judge_thresholds(&it, &c, NULL, NULL);
+	assert_ptr_equal(it.def, &checklist_defs[CL_ALERT_THRESHOLDS]);
+	assert_int_equal(it.status, CHECKLIST_PASS);
+	assert_close(it.value, 4, 0);
+	assert_string_equal(it.threshold, "every trigger has a threshold (4 of 4)");
+	assert_non_null(strstr(it.evidence, "built-in triggers"));
+	assert_non_null(strstr(it.evidence, "roc_auc < "));
+	assert_non_null(strstr(it.evidence, "drift > "));
+	assert_non_null(strstr(it.evidence, "Monitored without a trigger: throughput"));
+	triggers_config_finish(&c);
+
+	/* The user's file: a new trigger counts, a guide trigger switched off
+	 * fails. */
+	char *f = write_file("triggers.json",
+			     "{\"metrics\": {\"drift\": {\"trigger\": false},"
+			     " \"queue\": {\"query\": \"queue_depth\", \"op\": \">\","
+			     " \"threshold\": 10, \"for\": \"1m\"}}}");
+	assert_int_equal(triggers_config_load(&c, f, &e), 0);
+	checklist_judge_thresholds(&it, &c, f, NULL);
+	assert_int_equal(it.status, CHECKLIST_FAIL);
+	assert_non_null(strstr(it.evidence, f));
+	assert_non_null(strstr(it.evidence, "queue > "));
+	assert_non_null(strstr(it.evidence, "asks for it: drift"));
+	triggers_config_finish(&c);
+	free(f);
+
+	checklist_judge_thresholds(&it, NULL, NULL, "triggers.json: metrics: must be an object");
+	assert_int_equal(it.status, CHECKLIST_FAIL);
+	assert_non_null(strstr(it.evidence, "must be an object"));
+	checklist_item_finish(&it);
+}
+
+/* The context as the CLI opens it, without Prometheus: monitoring pending
+ * with the reason; an empty embedded registry: rollback_plan fails. */
+static void context(void **state)
+{
+	(void)state;
+	char *home = path_in("home");
+	setenv("CHURNOPS_HOME", home, 1);
+	unsetenv("PROMETHEUS_URL");
+	unsetenv("MLFLOW_TRACKING_URI");
+	char *db = path_in("context.db");
+	struct err e = {0};
+	struct store *st = store_open(db, &e);
+	assert_non_null(st);
+	struct checklist_context x;
+	struct checklist_context_opts o = {.store = st};
+	if (checklist_context_open(&x, &o, &e))
+		fail_msg("%s", e.msg);
+	assert_string_equal(x.env, "production");
+	assert_null(x.prom);
+	assert_non_null(x.reg);
+	assert_null(x.triggers_path);
+
+	cJSON *rep = cJSON_Parse(
+		"{\"verdict\": \"pass\", \"model\": {\"sha256\": \"abc\"}, \"items\": ["
+		"{\"id\": \"roc_auc\", \"status\": \"pass\"},"
+		"{\"id\": \"monitoring\", \"status\": \"pass\"},"
+		"{\"id\": \"rollback_plan\", \"status\": \"pass\"},"
+		"{\"id\": \"alert_thresholds\", \"status\": \"pass\"}]}");
+	checklist_refresh_ops_json(rep, &x);
+	const cJSON *items = cJSON_GetObjectItem(rep, "items");
+	const cJSON *mon = cJSON_GetArrayItem(items, 1), *rb = cJSON_GetArrayItem(items, 2),
+		    *thr = cJSON_GetArrayItem(items, 3);
+	assert_string_equal(cJSON_GetObjectItem(mon, "status")->valuestring, "pending");
+	assert_non_null(strstr(cJSON_GetObjectItem(mon, "evidence")->valuestring,
+			       "no Prometheus configured for production"));
+	assert_string_equal(cJSON_GetObjectItem(rb, "status")->valuestring, "fail");
+	assert_non_null(strstr(cJSON_GetObjectItem(rb, "evidence")->valuestring,
+			       "first production version"));
+	assert_string_equal(cJSON_GetObjectItem(thr, "status")->valuestring, "pass");
+	assert_string_equal(cJSON_GetObjectItem(rep, "verdict")->valuestring, "fail");
+	assert_string_equal(cJSON_GetObjectItem(rep, "env")->valuestring, "production");
+	cJSON_Delete(rep);
+	checklist_context_close(&x);
+
+	/* A broken CONFIG/triggers.json fails alert_thresholds; the same file
+	 * named with --triggers is refused outright. */
+	char *cfg = path_in("home/config");
+	assert_int_equal(fileio_mkdirs(cfg, &e), 0);
+	char *tf = write_file("home/config/triggers.json", "{\"metrics\": 1}");
+	if (checklist_context_open(&x, &o, &e))
+		fail_msg("%s", e.msg);
+	assert_non_null(x.triggers_error);
+	struct checklist_item it = {0};
+	checklist_judge_thresholds(&it, x.has_triggers ? &x.triggers : NULL, x.triggers_path,
+				   x.triggers_error);
+	assert_int_equal(it.status, CHECKLIST_FAIL);
+	checklist_item_finish(&it);
+	checklist_context_close(&x);
+	o.triggers = tf;
+	assert_int_equal(checklist_context_open(&x, &o, &e), EXIT_INPUT);
+	unlink(tf);
+
+	/* Unknown environments and bad URLs asked for by name are refused. */
+	o.triggers = NULL;
+	o.env = "qa";
+	assert_int_equal(checklist_context_open(&x, &o, &e), EXIT_INPUT);
+	assert_non_null(strstr(e.msg, "unknown environment 'qa'"));
+	o.env = "staging";
+	o.prometheus = "prom:9090";
+	assert_int_equal(checklist_context_open(&x, &o, &e), EXIT_INPUT);
+	o.prometheus = "http://127.0.0.1:9";
+	assert_int_equal(checklist_context_open(&x, &o, &e), 0);
+	assert_non_null(x.prom);
+	checklist_context_close(&x);
+	store_close(st);
+	unsetenv("CHURNOPS_HOME");
+	free(tf);
+	free(cfg);
+	free(db);
+	free(home);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -425,6 +678,11 @@ int main(void)
 		cmocka_unit_test(full_run),
 		cmocka_unit_test(one_class),
 		cmocka_unit_test(unseen_levels),
+		cmocka_unit_test(series_with_data),
+		cmocka_unit_test(judge_monitoring),
+		cmocka_unit_test(judge_rollback),
+		cmocka_unit_test(judge_thresholds),
+		cmocka_unit_test(context),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
