@@ -166,7 +166,10 @@ static void step_scale(struct actions_plan *p, const char *dep, long n)
 		return;
 	SAY(description, "scale deployment %s to %ld replica%s", dep, n, n == 1 ? "" : "s");
 	SAY(precondition, "deployment %s exists", dep);
-	SAY(check, "spec.replicas is %ld", n);
+	if (n == 0)
+		SAY(check, "spec.replicas is 0 and its pods are gone");
+	else
+		SAY(check, "spec.replicas is %ld, no more pods than that", n);
 }
 
 static void colour_dep(const struct envs_env *env, const char *colour, char *buf, size_t n)
@@ -240,6 +243,24 @@ int actions_serving(struct actions_ctx *c, enum actions_strategy s, char **versi
 		return err_set(e, EXIT_BACKEND, "out of memory");
 	}
 	return 0;
+}
+
+int actions_last_strategy(struct store *st, const char *env, enum actions_strategy *out,
+			  bool *found, struct err *e)
+{
+	struct store_plan *v = NULL;
+	size_t n = 0;
+	*found = false;
+	int rc = store_plan_list(st, "done", 100, &v, &n, e);
+	for (size_t i = n; !rc && i-- > 0 && !*found;) {
+		if (strcmp(v[i].env, env) != 0 || !actions_strategy_parse(v[i].strategy, out))
+			continue;
+		cJSON *o = json_parse(v[i].plan_json, strlen(v[i].plan_json), "journal", NULL);
+		*found = o && !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "registry_only"));
+		cJSON_Delete(o);
+	}
+	store_plans_free(v, n);
+	return rc;
 }
 
 /* Registry only: "before" is the version holding the environment's stage in
@@ -986,8 +1007,15 @@ static int do_smoke(struct actions_ctx *c, struct actions_step *s, struct err *e
 	int rc = 0;
 	size_t tries = 8, named = 0;
 	char seen[128] = "";
-	/* A fresh rollout may leave a moment without endpoints: retry briefly. */
-	for (int attempt = 0; attempt < 10; attempt++) {
+	/* A fresh rollout may leave a moment without endpoints: retry briefly.
+	 * The Service may also reach pods of another version, for a moment
+	 * (terminating ones) or for good (a canary's, which the mesh keeps
+	 * from traffic by weight but the API server's proxy does not): the
+	 * answers are drawn at random, so a sample short of the share is
+	 * drawn again, for about ten seconds (old pods of a finished rollout
+	 * may take that long to go on a busy cluster), before the step
+	 * fails. */
+	for (int attempt = 0; attempt < 20; attempt++) {
 		named = 0;
 		rc = service_open_kube(c->service_kc, c->env->namespace, s->target, 5000, &svc, e);
 		if (rc)
@@ -1007,7 +1035,7 @@ static int do_smoke(struct actions_ctx *c, struct actions_step *s, struct err *e
 		}
 		service_destroy(svc);
 		svc = NULL;
-		if (!rc)
+		if (!rc && ((long)(named * 100) >= s->number * (long)tries || attempt >= 19))
 			break;
 		sleep_s(0.5);
 	}
@@ -1031,7 +1059,7 @@ static int do_smoke(struct actions_ctx *c, struct actions_step *s, struct err *e
 	/* Right after a rollout the Service may still reach a terminating
 	 * pod of the old version for a moment: a version mismatch there is
 	 * retried briefly, like the answers above; skew is not. */
-	for (int attempt = 0; attempt < 6; attempt++) {
+	for (int attempt = 0; attempt < 20; attempt++) {
 		rc = predict_smoke(c, s, note, sizeof note, e);
 		if (rc != EXIT_CHECK || !strstr(e->msg, "the service runs version"))
 			break;
@@ -1118,6 +1146,28 @@ static int do_weights(struct actions_ctx *c, struct actions_step *s, struct err 
 	return 0;
 }
 
+/* Until at most N pods of deployment DEP (its selector SEL) remain, or the
+ * rollout timeout: a scaled-down deployment's pods are still endpoints of
+ * the Services that select them until they are gone, and the smoke test
+ * that follows goes through such a Service. */
+static int wait_pods_at_most(struct actions_ctx *c, const char *dep, const char *sel, long n,
+			     size_t *left, struct err *e)
+{
+	double limit = (double)(c->timeout_s > 0 ? c->timeout_s : 600);
+	for (double waited = 0;; waited += 0.25) {
+		struct kube_pods pods = {0};
+		int rc = kube_list_pods(c->kube, c->env->namespace, sel, &pods, e);
+		*left = pods.n;
+		kube_pods_finish(&pods);
+		if (rc || (long)*left <= n)
+			return rc;
+		if (waited >= limit)
+			return err_set(e, EXIT_CHECK, "%s still has %zu pods after %.0f s (want %ld)",
+				       dep, *left, limit, n);
+		sleep_s(0.25);
+	}
+}
+
 static int do_scale(struct actions_ctx *c, struct actions_step *s, struct err *e)
 {
 	struct kube_deployment d = {0};
@@ -1125,14 +1175,24 @@ static int do_scale(struct actions_ctx *c, struct actions_step *s, struct err *e
 	if (rc)
 		return rc;
 	long cur = d.has_spec_replicas ? d.spec_replicas : 1;
+	char *sel = d.selector ? strdup(d.selector) : NULL;
 	kube_deployment_finish(&d);
+	if (!sel)
+		return err_set(e, EXIT_BACKEND, "deployment %s has no selector", s->target);
+	size_t left = 0;
+	if (cur != s->number)
+		rc = kube_scale(c->kube, c->env->namespace, s->target, s->number, e);
+	if (!rc)
+		rc = wait_pods_at_most(c, s->target, sel, s->number, &left, e);
+	free(sel);
+	if (rc)
+		return rc;
 	if (cur == s->number) {
-		textf(s->result, sizeof s->result, "already so: %ld replicas", cur);
+		textf(s->result, sizeof s->result, "already so: %ld replicas (%zu pods)", cur, left);
 		return -1;
 	}
-	if ((rc = kube_scale(c->kube, c->env->namespace, s->target, s->number, e)))
-		return rc;
-	textf(s->result, sizeof s->result, "scaled from %ld to %ld", cur, s->number);
+	textf(s->result, sizeof s->result, "scaled from %ld to %ld (%zu pods)", cur, s->number,
+	      left);
 	return 0;
 }
 
@@ -1196,9 +1256,18 @@ static int do_registry_move(struct actions_ctx *c, struct actions_plan *p,
 			textf(s->result, sizeof s->result, "last-known-good not moved: %s; ",
 				 ae.msg);
 	}
+	/* Resumed after a kill inside this step: the move may have happened. */
+	struct registry_version v = {0};
+	bool held = registry_get(c->reg, s->value, &v, NULL) == 0 && v.stage == stage;
+	registry_version_finish(&v);
 	if ((rc = registry_set_stage(c->reg, s->value, stage, &m, e)))
 		return rc;
 	size_t l = strlen(s->result);
+	if (held) {
+		textf(s->result + l, sizeof s->result - l, "already so: %s holds %s", s->value,
+		      registry_stage_name(stage));
+		return -1;
+	}
 	textf(s->result + l, sizeof s->result - l, "%s holds %s%s%s", s->value,
 		 registry_stage_name(stage), s->aux[0] ? "; last-known-good " : "", s->aux);
 	return 0;
@@ -1245,54 +1314,93 @@ static void journal_plan(struct actions_ctx *c, struct actions_plan *p)
 	cJSON_Delete(o);
 }
 
+/* Whether step I of P took effect in this run or an earlier one. */
+static bool step_held(const struct actions_plan *p, size_t i)
+{
+	return p->steps[i].state == ACTIONS_DONE || p->steps[i].state == ACTIONS_SKIPPED;
+}
+
 /* After a failed step: put back what serves traffic, as far as the
- * strategy allows; the result says what was done. */
+ * strategy allows; the outcome says what was done. The steps whose effect
+ * that undid are pending again, in the journal too, so that resuming the
+ * failed plan does them again rather than trusting a "done" that no longer
+ * holds (a resumed blue-green plan would otherwise smoke-test the old
+ * colour). */
 static void compensate(struct actions_ctx *c, struct actions_plan *p, size_t failed)
 {
 	struct actions_step undo;
 	memset(&undo, 0, sizeof undo);
 	struct err e = {0};
 	int rc = 0;
-	char what[200] = "";
+	char what[300] = "";
 	/* A registry-only plan changed nothing in the cluster (and has no
 	 * client for it); its failed move left the registry as it was. */
 	if (p->kind != ACTIONS_PROMOTE || p->registry_only)
 		return;
-	bool switched = false, weighted = false;
+	size_t image_at = failed, switch_at = failed, weight_at = failed;
 	for (size_t i = 0; i < failed; i++) {
-		if (p->steps[i].op == ACTIONS_OP_SWITCH && p->steps[i].state == ACTIONS_DONE)
-			switched = true;
-		if (p->steps[i].op == ACTIONS_OP_WEIGHTS && p->steps[i].number > 0)
-			weighted = true;
+		const struct actions_step *s = &p->steps[i];
+		if (s->op == ACTIONS_OP_SET_IMAGE && strcmp(s->target, c->env->deployment) == 0 &&
+		    step_held(p, i) && image_at == failed)
+			image_at = i;
+		/* Skipped ("already so") is a switch too: a resumed plan finds
+		 * the Service switched by the run that was killed. */
+		if (s->op == ACTIONS_OP_SWITCH && step_held(p, i))
+			switch_at = i;
+		if (s->op == ACTIONS_OP_WEIGHTS && s->number > 0 && weight_at == failed)
+			weight_at = i;
 	}
-	if (p->strategy == ACTIONS_ROLLING && p->from_image[0]) {
+	size_t reopen = failed;
+	if (p->strategy == ACTIONS_ROLLING && p->from_image[0] && image_at < failed) {
 		undo.op = ACTIONS_OP_SET_IMAGE;
 		textf(undo.target, sizeof undo.target, "%s", c->env->deployment);
 		textf(undo.value, sizeof undo.value, "%s", p->from_image);
 		rc = do_set_image(c, p, &undo, &e);
 		textf(what, sizeof what, "set image back to %s", p->from_image);
-	} else if (p->strategy == ACTIONS_BLUEGREEN && switched) {
-		const char *other = NULL;
-		for (size_t i = 0; i < failed; i++)
-			if (p->steps[i].op == ACTIONS_OP_SWITCH)
-				other = strcmp(p->steps[i].value, "blue") == 0 ? "green" : "blue";
+		reopen = image_at;
+	} else if (p->strategy == ACTIONS_BLUEGREEN && switch_at < failed) {
+		const char *other = strcmp(p->steps[switch_at].value, "blue") == 0 ? "green" : "blue";
 		undo.op = ACTIONS_OP_SWITCH;
 		textf(undo.target, sizeof undo.target, "%s", c->env->service);
-		textf(undo.value, sizeof undo.value, "%s", other ? other : "blue");
+		textf(undo.value, sizeof undo.value, "%s", other);
 		rc = do_switch(c, &undo, &e);
 		textf(what, sizeof what, "switched back to %s", undo.value);
-	} else if (p->strategy == ACTIONS_CANARY && weighted) {
+		reopen = switch_at;
+	} else if (p->strategy == ACTIONS_CANARY && weight_at < failed) {
 		undo.op = ACTIONS_OP_WEIGHTS;
 		textf(undo.target, sizeof undo.target, "%s", c->env->virtualservice);
 		undo.number = 0;
 		rc = do_weights(c, &undo, &e);
 		textf(what, sizeof what, "aborted: canary weight back to 0");
+		reopen = weight_at;
+		/* Past the last weight step stable took the new image: it goes
+		 * back too, or "aborted" would leave every request on it. */
+		if (rc <= 0 && image_at < failed && p->from_image[0]) {
+			memset(&undo, 0, sizeof undo);
+			undo.op = ACTIONS_OP_SET_IMAGE;
+			textf(undo.target, sizeof undo.target, "%s", c->env->deployment);
+			textf(undo.value, sizeof undo.value, "%s", p->from_image);
+			rc = do_set_image(c, p, &undo, &e);
+			size_t l = strlen(what);
+			textf(what + l, sizeof what - l, "; set image of %s back to %s",
+			      c->env->deployment, p->from_image);
+		}
 	} else {
 		return;
 	}
 	size_t l = strlen(p->outcome_detail);
 	textf(p->outcome_detail + l, sizeof p->outcome_detail - l, "; %s%s%s", what,
 		 rc > 0 ? " FAILED: " : "", rc > 0 ? e.msg : "");
+	if (rc > 0)
+		return;
+	for (size_t i = reopen; i < failed; i++) {
+		if (!step_held(p, i))
+			continue;
+		p->steps[i].state = ACTIONS_PENDING;
+		textf(p->steps[i].result, sizeof p->steps[i].result, "undone after the failure: %s",
+		      what);
+		store_step_result(c->st, p->id, i, "pending", p->steps[i].result, NULL);
+	}
 }
 
 static int audit(struct actions_ctx *c, const struct actions_plan *p, const char *outcome)
@@ -1471,6 +1579,60 @@ int actions_resume(struct actions_ctx *c, long long id, struct actions_plan *p,
 	return actions_execute(c, p, e);
 }
 
+/* Whether step S changes the cluster (the others read it, or the registry). */
+static bool changes_cluster(const struct actions_step *s)
+{
+	return s->op == ACTIONS_OP_SET_IMAGE || s->op == ACTIONS_OP_UNDO ||
+	       s->op == ACTIONS_OP_SWITCH || s->op == ACTIONS_OP_WEIGHTS ||
+	       s->op == ACTIONS_OP_SCALE;
+}
+
+/* What abandoned plan P leaves behind, for the audit record: abandoning
+ * changes nothing, so the cluster keeps what the steps that ran did, a step
+ * interrupted by the crash may or may not have taken effect, and the
+ * registry holds what it held unless its move was reached. Returns whether
+ * the registry move was reached (interrupted: it may have happened). */
+static bool abandon_summary(const struct actions_plan *p, char *out, size_t n)
+{
+	size_t done = 0, l;
+	bool any = false, moved = false;
+	for (size_t i = 0; i < p->nsteps; i++)
+		done += p->steps[i].state == ACTIONS_DONE || p->steps[i].state == ACTIONS_SKIPPED;
+	textf(out, n, "plan %lld: %s -> %s abandoned after %zu of %zu steps; abandoning changed "
+	      "nothing", p->id, p->from_version[0] ? p->from_version : "?", p->version, done,
+	      p->nsteps);
+	for (size_t i = 0; i < p->nsteps; i++) {
+		const struct actions_step *s = &p->steps[i];
+		l = strlen(out);
+		if (s->op == ACTIONS_OP_REGISTRY_MOVE && s->state != ACTIONS_PENDING)
+			moved = true;
+		if (s->state == ACTIONS_DONE && changes_cluster(s)) {
+			textf(out + l, n - l, "%s%s", any ? "; " : ". Left in place: ", s->description);
+			any = true;
+		} else if (s->state == ACTIONS_RUNNING || s->state == ACTIONS_FAILED) {
+			textf(out + l, n - l, ". Step %zu (%s) was %s%s", i + 1, s->description,
+			      s->state == ACTIONS_RUNNING ? "interrupted" : "failed",
+			      s->state == ACTIONS_RUNNING && changes_cluster(s)
+				      ? ": it may or may not have taken effect" : "");
+		}
+	}
+	l = strlen(out);
+	if (!any)
+		textf(out + l, n - l, ". No step had changed the cluster");
+	l = strlen(out);
+	if (moved)
+		textf(out + l, n - l, ". The registry move was reached: churnops registry list "
+		      "shows whether %s holds %s", p->env, p->version);
+	else
+		textf(out + l, n - l, ". The registry was not moved: %s stays as it was%s%s",
+		      p->env, p->from_version[0] ? " (" : "",
+		      p->from_version[0] ? p->from_version : "");
+	l = strlen(out);
+	if (!moved && p->from_version[0])
+		textf(out + l, n - l, ")");
+	return moved;
+}
+
 int actions_abandon(struct store *st, long long id, const char *actor, char *notice,
 		    size_t notice_size, struct err *e)
 {
@@ -1508,15 +1670,21 @@ int actions_abandon(struct store *st, long long id, const char *actor, char *not
 		goto out;
 	char what[64];
 	textf(what, sizeof what, "abandon %s plan %lld", actions_kind_name(p->kind), id);
-	size_t done = 0;
-	for (size_t i = 0; i < p->nsteps; i++)
-		done += p->steps[i].state == ACTIONS_DONE || p->steps[i].state == ACTIONS_SKIPPED;
-	char d2[256];
-	textf(d2, sizeof d2, "plan %lld left after %zu of %zu steps; the cluster was not "
-		 "changed", id, done, p->nsteps);
+	char left[2048];
+	bool moved = abandon_summary(p, left, sizeof left);
+	if (notice) {
+		size_t done = 0, l0 = strlen(notice);
+		for (size_t i = 0; i < p->nsteps; i++)
+			done += p->steps[i].state == ACTIONS_DONE ||
+				p->steps[i].state == ACTIONS_SKIPPED;
+		textf(notice + l0, notice_size - l0, "%s%zu of %zu steps had run (the cluster "
+		      "keeps what they did); the registry was %s", l0 ? "; " : "", done,
+		      p->nsteps, moved ? "possibly moved (interrupted)" : "not moved");
+	}
 	struct store_audit a = {
 		.actor = (char *)actor, .action = what, .env = p->env, .version = p->version,
-		.outcome = "abandoned", .detail = d2, .before = p->from_version,
+		.outcome = "abandoned", .detail = left, .before = p->from_version,
+		.after = moved ? "" : p->from_version,
 	};
 	rc = store_audit_add(st, &a, e);
 out:

@@ -20,15 +20,23 @@
  *   canary      scale the canary up, set its image, wait, step the
  *               VirtualService weights 10 -> 50 -> 100 with an analysis
  *               interval after each (canary vs stable on the configured
- *               metrics through Prometheus); a failed analysis sets the
- *               canary's weight back to 0 and the plan says why; at 100 the
- *               stable deployment takes the image, traffic returns to stable
- *               and the canary is emptied (scaled to 0).
+ *               metrics through Prometheus); a failed analysis (or any
+ *               later step) sets the canary's weight back to 0 and, once
+ *               stable took the new image, stable's image back, and the
+ *               plan says why; at 100 the stable deployment takes the
+ *               image, traffic returns to stable and the canary is emptied
+ *               (scaled to 0).
  * Rollback: rolling undoes to the revision that ran the target version (or
  * sets the image when no such revision remains); blue-green switches back to
  * the colour running it (updating the idle colour first when neither does);
  * canary puts every weight on stable, gives stable the target's image and
  * empties the canary. Then verify (smoke), and the registry moves.
+ *
+ * A failed step's compensation puts the steps whose effect it undid back to
+ * pending (in the journal too), so that a failed plan resumed later does
+ * them again. A scale-down step waits until the deployment's surplus pods
+ * are gone: until then they are endpoints of the Services that select
+ * them, which the smoke test goes through.
  *
  * Journal (core/store): the plan's steps are written before the first
  * runs; each step's intent before it runs and its result after. One plan
@@ -161,6 +169,12 @@ const char *actions_step_state_name(enum actions_step_state s);
 int actions_serving(struct actions_ctx *c, enum actions_strategy s,
 		    char **version, char **image, struct err *e);
 
+/* The strategy of ENV's latest plan that finished in the cluster (state
+ * done, not registry-only) among the journal's latest 100 plans: how the
+ * environment was last deployed. *FOUND is false when there is none. */
+int actions_last_strategy(struct store *st, const char *env, enum actions_strategy *out,
+			  bool *found, struct err *e);
+
 /* Builds the promotion of VERSION to the context's environment. Checks the
  * registry (EXIT_CHECK refusals as registry.h says, EXIT_INPUT for an
  * unknown version) and reads the cluster. P is filled. With the context's
@@ -196,7 +210,12 @@ int actions_resume(struct actions_ctx *c, long long id, struct actions_plan *p,
 		   struct err *e);
 
 /* Marks plan ID abandoned (no cluster change), releases the lock it held
- * when its holder is gone, and audits. ACTOR is who abandons it. */
+ * when its holder is gone, and audits. ACTOR is who abandons it. The audit
+ * record says what is left: the cluster changes of the steps that ran
+ * (they stay), the step a crash interrupted (it may or may not have taken
+ * effect), and whether the registry move was reached; when it was not, the
+ * record's "after" is the version the environment held before. NOTICE (its
+ * text is appended to) says the same in short. */
 int actions_abandon(struct store *st, long long id, const char *actor,
 		    char *notice, size_t notice_size, struct err *e);
 

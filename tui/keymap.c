@@ -86,6 +86,9 @@ static const struct keymap_entry table[] = {
 	{ACT_PROMOTE, KEYMAP_DEPLOYMENTS, "promote", {'P'},
 	 "promote a version to the selected environment (asks which; production: Enter "
 	 "takes staging's): plan, confirmation, live run as for R (not with --read-only)"},
+	{ACT_STRATEGY, KEYMAP_DEPLOYMENTS, "strategy", {'s'},
+	 "plan not yet run: build it for the next strategy (rolling, blue-green, canary); "
+	 "Esc first while it asks; Enter asks again"},
 
 	{ACT_RUN_CHECKLIST, KEYMAP_CHECKLIST, "run", {'r'},
 	 "run the checklist (validate) for this version on the data file"},

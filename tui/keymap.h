@@ -59,6 +59,7 @@ enum keymap_action {
 	ACT_REFRESH,
 	ACT_ROLLBACK,
 	ACT_PROMOTE,
+	ACT_STRATEGY,
 	/* checklist */
 	ACT_RUN_CHECKLIST,
 	ACT_SIGN_OFF,

@@ -18,7 +18,10 @@
  *
  * P and R promote and roll back the focused environment through the plan
  * runner (views/plan.h), whose panel takes the view's area while a plan is
- * built, confirmed, run and (until Esc) after it finished.
+ * built, confirmed, run and (until Esc) after it finished. The runner is
+ * told when the last read shows a canary taking traffic (the
+ * VirtualService's canary weight above 0), so that the plan it builds
+ * preselects the canary strategy; `s` in the panel picks another strategy.
  */
 #include <stdatomic.h>
 #include <stdio.h>
@@ -272,7 +275,7 @@ static void start_read(struct deployments *v, struct tui_app *app, struct env_sl
 	struct err e = {0};
 	if (tui_app_submit(app, v, &j, &e)) {
 		tui_app_toast(app, ROLE_CRIT, "deployments: %s", e.msg);
-		slot->next = time(NULL) + REFRESH_S;
+		slot->next = tui_app_clock() + REFRESH_S;
 		return;
 	}
 	slot->busy = true;
@@ -296,7 +299,7 @@ static bool dv_tick(void *state, struct tui_app *app)
 		if (s->busy && !s->timed_out && now - s->started >= READ_LIMIT_S) {
 			s->timed_out = true;
 			atomic_store(&s->cancel, true);
-		} else if (!s->busy && now >= s->next) {
+		} else if (!s->busy && tui_app_clock() >= s->next) {
 			start_read(v, app, s);
 		}
 	}
@@ -317,7 +320,7 @@ static void dv_on_snapshot(void *state, struct tui_app *app, struct worker_job *
 	if (j->seq != s->seq)
 		return;
 	s->busy = false;
-	s->next = time(NULL) + REFRESH_S;
+	s->next = tui_app_clock() + REFRESH_S;
 	if (!j->result)
 		return;
 	struct env_snapshot *snap = j->result;
@@ -512,12 +515,22 @@ static void draw_pods(const struct env_slot *slot, const struct env_snapshot *s,
 	int y = r.y + 1;
 	for (size_t i = (size_t)slot->pod_offset; i < s->pods.n && y < r.y + r.h; i++) {
 		const struct kube_pod *p = &s->pods.pods[i];
-		char ready[16], age[48], line[512];
+		enum tui_role role = p->ready ? ROLE_NORMAL : ROLE_WARN;
+		char ready[16], age[48], line[128];
 		snprintf(ready, sizeof ready, "%ld/%ld", p->ready_containers, p->ncontainers);
 		age_of(p->created, age, sizeof age);
-		snprintf(line, sizeof line, "%-*s %-5s %-9s %-3ld %-5s %s", nw, p->name, ready,
-			 p->phase ? p->phase : "?", p->restarts, age, p->node ? p->node : "");
-		widget_text(y++, r.x, r.w, p->ready ? ROLE_NORMAL : ROLE_WARN, line);
+		/* The name and the phase are the server's text: each is clipped to
+		 * its column, so a long or escaped one cannot push the others out. */
+		int x = r.x, end = r.x + r.w;
+		widget_text(y, x, nw < end - x ? nw : end - x, role, p->name ? p->name : "");
+		x += nw + 1;
+		snprintf(line, sizeof line, "%-5s ", ready);
+		x += widget_text(y, x, end - x, role, line);
+		widget_text(y, x, 9 < end - x ? 9 : end - x, role, p->phase ? p->phase : "?");
+		x += 10;
+		snprintf(line, sizeof line, "%-3ld %-5s ", p->restarts, age);
+		x += widget_text(y, x, end - x, role, line);
+		widget_text(y++, x, end - x, role, p->node ? p->node : "");
 	}
 	if (s->pods.n == 0)
 		widget_text(y, r.x, r.w, ROLE_MUTED, "no pods");
@@ -670,22 +683,46 @@ static void dv_draw(void *state, struct tui_app *app, struct tui_rect area)
 	}
 }
 
+/* The strategy SLOT's last good read shows running, when it tells: a canary
+ * taking traffic. NULL otherwise (the plan runner then decides). */
+static const enum actions_strategy *strategy_seen(const struct env_slot *slot,
+						  enum actions_strategy *buf)
+{
+	const struct env_snapshot *s = slot->good;
+	if (!s || !s->have_routes)
+		return NULL;
+	for (size_t i = 0; i < s->routes.n; i++) {
+		const struct kube_route *r = &s->routes.routes[i];
+		if (r->http_index == 0 && r->subset && strcmp(r->subset, "canary") == 0 &&
+		    r->weight > 0) {
+			*buf = ACTIONS_CANARY;
+			return buf;
+		}
+	}
+	return NULL;
+}
+
 static enum tui_result dv_key(void *state, struct tui_app *app, enum keymap_action a)
 {
 	struct deployments *v = state;
 	struct env_slot *s = &v->slots[v->focus];
+	enum actions_strategy seen;
 	if (plan_runner_active(&v->plan)) {
 		if (a == ACT_CANCEL && plan_runner_close(&v->plan))
 			return TUI_REDRAW;
+		if (a == ACT_STRATEGY)
+			return plan_runner_next_strategy(&v->plan, app) ? TUI_REDRAW : TUI_HANDLED;
+		if (a == ACT_SELECT)
+			return plan_runner_confirm(&v->plan, app) ? TUI_REDRAW : TUI_HANDLED;
 		return a == ACT_ROLLBACK || a == ACT_PROMOTE || a == ACT_CANCEL ? TUI_HANDLED
 											 : TUI_IGNORED;
 	}
 	switch (a) {
 	case ACT_ROLLBACK:
-		plan_runner_rollback(&v->plan, app, s->env);
+		plan_runner_rollback(&v->plan, app, s->env, strategy_seen(s, &seen));
 		return TUI_REDRAW;
 	case ACT_PROMOTE:
-		plan_runner_promote(&v->plan, app, s->env);
+		plan_runner_promote(&v->plan, app, s->env, strategy_seen(s, &seen));
 		return TUI_REDRAW;
 	case ACT_NEXT_PANEL:
 		v->focus = (v->focus + 1) % v->nenvs;
@@ -755,7 +792,9 @@ void deployments_view_rollback(void *state, struct tui_app *app, const char *nam
 		tui_app_show_view(app, "deployments");
 		if (!plan_runner_active(&v->plan))
 			v->focus = i;
-		plan_runner_rollback(&v->plan, app, v->slots[i].env);
+		enum actions_strategy seen;
+		plan_runner_rollback(&v->plan, app, v->slots[i].env,
+				     strategy_seen(&v->slots[i], &seen));
 		return;
 	}
 	tui_app_toast(app, ROLE_WARN, "no environment named %s to roll back", name);

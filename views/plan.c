@@ -7,10 +7,15 @@
 #include <time.h>
 
 #include "actions.h"
+#include "config.h"
+#include "fileio.h"
 #include "kube.h"
 #include "kubeconfig.h"
+#include "paths.h"
+#include "prom.h"
 #include "registry.h"
 #include "store.h"
+#include "triggers.h"
 #include "widgets.h"
 
 enum { KIND_BUILD = PLAN_KIND_BASE, KIND_RUN, KIND_PROGRESS };
@@ -24,11 +29,7 @@ static double now_s(void)
 
 static const char *actor(void)
 {
-	const char *a = getenv("CHURNOPS_ACTOR");
-	if (a && *a)
-		return a;
-	a = getenv("USER");
-	return a && *a ? a : "console";
+	return config_actor(config_current(), NULL);
 }
 
 static const char *what(const struct plan_runner *r)
@@ -42,11 +43,17 @@ struct session {
 	struct registry *reg;
 	struct kube_client *kube;
 	struct kubeconfig *svc_kc;
+	struct prom_client *prom;
+	struct trigger_config tcfg;
+	bool has_tcfg;
 	struct actions_ctx ctx;
 };
 
 static void session_close(struct session *s)
 {
+	prom_client_destroy(s->prom);
+	if (s->has_tcfg)
+		triggers_config_finish(&s->tcfg);
 	kube_client_destroy(s->kube);
 	kubeconfig_destroy(s->svc_kc);
 	registry_destroy(s->reg);
@@ -62,7 +69,8 @@ static int session_open(struct session *s, const struct envs_env *env,
 	int rc;
 	if (!(s->st = store_open(NULL, e)))
 		return e->code ? e->code : EXIT_INPUT;
-	if (!(s->reg = registry_open_sqlite(s->st, NULL, e)))
+	struct registry_choice ch = {0};
+	if (!(s->reg = registry_open_configured(s->st, config_current(), &ch, e)))
 		return e->code ? e->code : EXIT_INPUT;
 	if ((rc = kubeconfig_load(&ko, &kc, e)) || (rc = kube_client_create(kc, &s->kube, e)))
 		return rc;
@@ -74,6 +82,38 @@ static int session_open(struct session *s, const struct envs_env *env,
 	s->ctx.service_kc = s->svc_kc;
 	s->ctx.env = env;
 	s->ctx.owner = actor();
+	s->ctx.read_only = config_read_only(config_current(), env->name);
+	return 0;
+}
+
+/* A canary's analysis, as `churnops promote` does it: the trigger
+ * configuration (CONFIG/triggers.json when it exists) and Prometheus (the
+ * environment's URL there, else the configured one). Without Prometheus the
+ * plan waits and checks the canary's pods, and its steps say so. */
+static int session_canary(struct session *s, struct err *e)
+{
+	char *path = NULL, *dir = paths_config_dir(NULL);
+	if (dir && asprintf(&path, "%s/triggers.json", dir) >= 0 && !fileio_exists(path)) {
+		free(path);
+		path = NULL;
+	}
+	free(dir);
+	int rc = triggers_config_load(&s->tcfg, path, e);
+	free(path);
+	if (rc)
+		return rc;
+	s->has_tcfg = true;
+	const struct trigger_env *te = triggers_config_env(&s->tcfg, s->ctx.env->name);
+	struct prom_options po = {.url = te ? te->prometheus_url : NULL};
+	config_prom_options(config_current(), &po);
+	if (!po.url) {
+		s->ctx.skip_analysis = true;
+		return 0;
+	}
+	if (!(s->prom = prom_client_create(&po, e)))
+		return e->code ? e->code : EXIT_BACKEND;
+	s->ctx.prom = s->prom;
+	s->ctx.tcfg = &s->tcfg;
 	return 0;
 }
 
@@ -84,6 +124,10 @@ struct job_arg {
 	char *kubeconfig;
 	struct actions_plan *plan;     /* run: the plan to execute */
 	bool promote;
+	enum actions_strategy strategy;
+	bool preselect;                /* pick the strategy (plan.h's order) */
+	bool hinted;
+	enum actions_strategy hint;
 	char version[128];             /* promote: "" takes the staging holder */
 	struct worker_pool *pool;
 	void *owner;
@@ -102,7 +146,35 @@ struct job_result {
 	struct actions_plan plan;
 	int rc;
 	char msg[1024];
+	char why[128];                 /* build: why this strategy */
 };
+
+/* The strategy for A's plan in the order plan.h gives; WHY says which. */
+static enum actions_strategy pick_strategy(struct session *s, const struct job_arg *a,
+					   char *why, size_t n)
+{
+	enum actions_strategy st = a->strategy;
+	bool found = false;
+	if (!a->preselect) {
+		snprintf(why, n, "chosen");
+		return st;
+	}
+	const char *conf = config_strategy(config_current(), a->env->name);
+	if (conf && actions_strategy_parse(conf, &st)) {
+		snprintf(why, n, "configured for %s", a->env->name);
+		return st;
+	}
+	if (a->hinted) {
+		snprintf(why, n, "the cluster shows a %s in progress", actions_strategy_name(a->hint));
+		return a->hint;
+	}
+	if (actions_last_strategy(s->st, a->env->name, &st, &found, NULL) == 0 && found) {
+		snprintf(why, n, "the last plan done in %s used it", a->env->name);
+		return st;
+	}
+	snprintf(why, n, "the default");
+	return ACTIONS_ROLLING;
+}
 
 static void *build_run(void *arg, struct err *e)
 {
@@ -128,11 +200,16 @@ static void *build_run(void *arg, struct err *e)
 			snprintf(a->version, sizeof a->version, "%s", v.label);
 		registry_version_finish(&v);
 	}
+	enum actions_strategy st = a->strategy;
+	if (!r->rc)
+		st = pick_strategy(&s, a, r->why, sizeof r->why);
+	if (!r->rc && st == ACTIONS_CANARY && a->promote)
+		r->rc = session_canary(&s, &be);
 	if (!r->rc && a->promote)
-		r->rc = actions_build_promote(&s.ctx, ACTIONS_ROLLING, a->version, actor(),
-					      "console promote", false, &r->plan, &be);
+		r->rc = actions_build_promote(&s.ctx, st, a->version, actor(), "console promote",
+					      false, &r->plan, &be);
 	else if (!r->rc)
-		r->rc = actions_build_rollback(&s.ctx, ACTIONS_ROLLING, "previous", actor(),
+		r->rc = actions_build_rollback(&s.ctx, st, "previous", actor(),
 					       "console rollback", &r->plan, &be);
 	if (r->rc)
 		snprintf(r->msg, sizeof r->msg, "%s", be.msg);
@@ -168,6 +245,8 @@ static void *execute_run(void *arg, struct err *e)
 	struct session s;
 	struct err xe = {0};
 	r->rc = session_open(&s, a->env, a->kubeconfig, &xe);
+	if (!r->rc && a->plan->strategy == ACTIONS_CANARY && a->plan->kind == ACTIONS_PROMOTE)
+		r->rc = session_canary(&s, &xe);
 	if (!r->rc) {
 		s.ctx.progress = post_progress;
 		s.ctx.progress_arg = a;
@@ -194,6 +273,10 @@ static int submit(struct plan_runner *r, struct tui_app *app, int kind,
 	a->env = r->env;
 	a->plan = plan;
 	a->promote = r->promote;
+	a->strategy = r->strategy;
+	a->preselect = r->preselect;
+	a->hinted = r->hinted;
+	a->hint = r->hint;
 	snprintf(a->version, sizeof a->version, "%s", r->version);
 	a->pool = tui_app_pool(app);
 	a->owner = r->owner;
@@ -236,6 +319,7 @@ static void confirmed(void *state, struct tui_app *app, const char *text)
 	memcpy(copy, r->plan, sizeof *copy);
 	if (submit(r, app, KIND_RUN, execute_run, copy))
 		return;
+	r->executed = true;
 	r->running = true;
 	r->started = now_s();
 	snprintf(r->status, sizeof r->status, "running");
@@ -271,7 +355,7 @@ void plan_runner_finish(struct plan_runner *r)
 
 bool plan_runner_active(const struct plan_runner *r)
 {
-	return r->plan || r->building;
+	return r->plan || r->building || r->open;
 }
 
 bool plan_runner_close(struct plan_runner *r)
@@ -280,7 +364,7 @@ bool plan_runner_close(struct plan_runner *r)
 		return false;
 	free(r->plan);
 	r->plan = NULL;
-	r->finished = r->failed = false;
+	r->finished = r->failed = r->executed = r->open = false;
 	r->status[0] = '\0';
 	return true;
 }
@@ -304,20 +388,67 @@ static void build(struct plan_runner *r, struct tui_app *app)
 	if (submit(r, app, KIND_BUILD, build_run, NULL))
 		return;
 	r->building = true;
-	snprintf(r->status, sizeof r->status, "building the %s plan of %s", what(r),
-		 r->env->name);
+	if (r->preselect)
+		snprintf(r->status, sizeof r->status, "building the %s plan of %s", what(r),
+			 r->env->name);
+	else
+		snprintf(r->status, sizeof r->status, "building the %s %s plan of %s",
+			 actions_strategy_name(r->strategy), what(r), r->env->name);
+}
+
+/* A new plan for ENV: the strategy is picked by the build (plan.h). */
+static void start(struct plan_runner *r, const struct envs_env *env, bool promote,
+		  const enum actions_strategy *hint)
+{
+	plan_runner_close(r);
+	r->env = env;
+	r->promote = promote;
+	r->version[0] = '\0';
+	r->why[0] = '\0';
+	r->strategy = ACTIONS_ROLLING;
+	r->preselect = true;
+	r->hinted = hint != NULL;
+	r->hint = hint ? *hint : ACTIONS_ROLLING;
 }
 
 void plan_runner_rollback(struct plan_runner *r, struct tui_app *app,
-			  const struct envs_env *env)
+			  const struct envs_env *env, const enum actions_strategy *hint)
 {
 	if (!may_start(r, app, false))
 		return;
-	plan_runner_close(r);
-	r->env = env;
-	r->promote = false;
-	r->version[0] = '\0';
+	start(r, env, false, hint);
 	build(r, app);
+}
+
+bool plan_runner_next_strategy(struct plan_runner *r, struct tui_app *app)
+{
+	if (!r->env || r->executed || r->building || r->running || r->confirming)
+		return false;
+	if (!r->plan && !r->open)
+		return false;
+	static const enum actions_strategy order[] = {ACTIONS_ROLLING, ACTIONS_BLUEGREEN,
+						      ACTIONS_CANARY};
+	size_t i = 0;
+	while (i < 3 && order[i] != r->strategy)
+		i++;
+	r->strategy = order[(i + 1) % 3];
+	r->preselect = false;
+	free(r->plan);
+	r->plan = NULL;
+	r->finished = r->failed = false;
+	r->open = true;
+	build(r, app);
+	return true;
+}
+
+bool plan_runner_confirm(struct plan_runner *r, struct tui_app *app)
+{
+	if (!r->plan || r->executed || r->building || r->running || r->confirming)
+		return false;
+	r->finished = false;
+	snprintf(r->status, sizeof r->status, "waiting for confirmation");
+	ask(r, app);
+	return true;
 }
 
 static void version_typed(void *state, struct tui_app *app, const char *text)
@@ -334,14 +465,11 @@ static void version_typed(void *state, struct tui_app *app, const char *text)
 }
 
 void plan_runner_promote(struct plan_runner *r, struct tui_app *app,
-			 const struct envs_env *env)
+			 const struct envs_env *env, const enum actions_strategy *hint)
 {
 	if (!may_start(r, app, true))
 		return;
-	plan_runner_close(r);
-	r->env = env;
-	r->promote = true;
-	r->version[0] = '\0';
+	start(r, env, true, hint);
 	char label[160];
 	snprintf(label, sizeof label, "promote to %s, version%s: ", env->name,
 		 strcmp(env->name, "production") == 0 ? " (Enter: staging's)" : "");
@@ -366,12 +494,22 @@ void plan_runner_on_snapshot(struct plan_runner *r, struct tui_app *app,
 	if (j->kind == KIND_BUILD) {
 		r->building = false;
 		if (!res || res->rc) {
-			snprintf(r->status, sizeof r->status, "%s of %s: %.1000s", what(r), r->env->name,
+			snprintf(r->status, sizeof r->status, "%s of %s%s%s: %.1000s", what(r),
+				 r->env->name, r->open ? " by " : "",
+				 r->open ? actions_strategy_name(r->strategy) : "",
 				 res ? res->msg : j->err.msg);
 			tui_app_toast(app, ROLE_CRIT, "%s", r->status);
+			/* A rebuild for another strategy keeps the panel, so
+			 * that s can try the next one. */
+			if (r->open) {
+				r->finished = r->failed = true;
+				return;
+			}
 			r->status[0] = '\0';
 			return;
 		}
+		r->strategy = res->plan.strategy;
+		snprintf(r->why, sizeof r->why, "%s", res->why);
 		struct actions_plan *p = malloc(sizeof *p);
 		if (!p)
 			return;
@@ -416,13 +554,46 @@ static enum tui_role state_role(enum actions_step_state s)
 	}
 }
 
+/* The strategies, the chosen one in brackets, why, and what keys do now. */
+static int draw_strategy(const struct plan_runner *r, int y, struct tui_rect in)
+{
+	static const enum actions_strategy all[] = {ACTIONS_ROLLING, ACTIONS_BLUEGREEN,
+						    ACTIONS_CANARY};
+	int x = in.x + widget_text(y, in.x, in.w, ROLE_MUTED, "strategy ");
+	for (size_t i = 0; i < 3 && x < in.x + in.w; i++) {
+		bool on = all[i] == r->strategy && !(r->building && r->preselect);
+		char item[32];
+		snprintf(item, sizeof item, on ? "[%s] " : " %s  ", actions_strategy_name(all[i]));
+		x += widget_text(y, x, in.x + in.w - x, on ? ROLE_SELECTED : ROLE_NORMAL, item);
+	}
+	if (r->why[0] && !r->building && x < in.x + in.w)
+		widget_printf(y, x + 1, in.x + in.w - x - 1, ROLE_MUTED, "(%s)", r->why);
+	y++;
+	const char *keys = NULL;
+	if (r->confirming && r->plan)
+		keys = "Esc, then s: build it for the next strategy";
+	else if (!r->executed && !r->building && r->plan && r->finished)
+		keys = "s: the next strategy   Enter: ask again to run this plan   Esc: close";
+	else if (!r->executed && !r->building && r->open && !r->plan)
+		keys = "s: the next strategy   Esc: close";
+	if (keys)
+		widget_text(y++, in.x, in.w, ROLE_MUTED, keys);
+	return y;
+}
+
 void plan_runner_draw(struct plan_runner *r, struct tui_rect area)
 {
 	widget_clear(area, ROLE_NORMAL);
 	struct tui_rect in = widget_box(area, r->promote ? "promote plan" : "rollback plan", true);
 	int y = in.y, bottom = in.y + in.h;
+	enum tui_role role = r->failed ? ROLE_CRIT : r->finished ? ROLE_OK : ROLE_NORMAL;
+	if (r->finished && !r->running && (strncmp(r->status, "refused", 7) == 0 ||
+					   strncmp(r->status, "cancelled", 9) == 0))
+		role = ROLE_WARN;
 	if (!r->plan) {
-		widget_text(y, in.x, in.w, ROLE_MUTED, r->status);
+		widget_text(y++, in.x, in.w, r->failed ? ROLE_CRIT : ROLE_MUTED, r->status);
+		if (r->open && y + 2 <= bottom)
+			draw_strategy(r, y + 1, in);
 		return;
 	}
 	const struct actions_plan *p = r->plan;
@@ -430,11 +601,10 @@ void plan_runner_draw(struct plan_runner *r, struct tui_rect area)
 		      "%s %s (%s): %s -> %s, strategy %s", actions_kind_name(p->kind), p->env,
 		      p->namespace, p->from_version[0] ? p->from_version : "?", p->version,
 		      actions_strategy_name(p->strategy));
-	enum tui_role role = r->failed ? ROLE_CRIT : r->finished ? ROLE_OK : ROLE_NORMAL;
-	if (r->finished && !r->running && strncmp(r->status, "refused", 7) == 0)
-		role = ROLE_WARN;
 	widget_printf(y++, in.x, in.w, role, "state: %s%s", r->status,
 		      r->finished ? "  (Esc closes)" : "");
+	if (y + 2 < bottom)
+		y = draw_strategy(r, y, in);
 	y++;
 	for (size_t i = 0; i < p->nsteps && y < bottom; i++) {
 		const struct actions_step *s = &p->steps[i];
@@ -442,7 +612,7 @@ void plan_runner_draw(struct plan_runner *r, struct tui_rect area)
 			      actions_step_state_name(s->state), s->description);
 		y++;
 		if (y < bottom && (s->state == ACTIONS_PENDING || s->state == ACTIONS_RUNNING) &&
-		    !r->running && !r->finished) {
+		    !r->executed) {
 			widget_printf(y++, in.x + 12, in.w - 12, ROLE_MUTED, "pre: %s  check: %s",
 				      s->precondition, s->check);
 		} else if (y < bottom && s->result[0]) {

@@ -14,6 +14,17 @@ The seconds from confirming R to the plan done with production serving the
 previous version are printed (FIGURE line on stderr); the sandbox's speed
 is CHURNOPS_TEST_SPEED (default 20; 1 is real time).
 
+The plan dialog offers the three strategies: the rollback is built for the
+preselected one (rolling in a fresh home), Esc at the confirmation goes back
+to the plan, `s` builds it again for blue-green, which then runs after
+production's name is typed; the Service switches to the green colour (which
+runs 1.0.0) and the next R preselects blue-green, the strategy of the last
+plan done; a canary the cluster shows taking traffic preselects canary. A
+canary rollback chosen the same way puts every weight on stable, gives it
+1.0.0 and empties the canary. Each rollback's seconds from the confirming
+Enter to the plan done (its smoke test through the Service included) is a
+FIGURE line; CHURNOPS_TEST_SPEED=1 gives real-time figures.
+
 Environment (meson's test() sets both):
     CHURNOPS               the binary
     CHURNOPS_SOURCE_ROOT   the source tree
@@ -133,6 +144,139 @@ class RollbackView(unittest.TestCase):
         doc = json.loads(self.cli("registry", "list", "--json").stdout)
         self.assertEqual([v["label"] for v in doc["versions"] if v["stage"] == "production"],
                          ["1.0.0"])
+        self.pane.keys("Escape")
+        self.pane.wait_for(r"rollback plan", gone=True)
+        self.pane.keys("q")
+        self.pane.wait_for(ct.AT_PROMPT)
+
+    def served(self, svc):
+        """The versions Service SVC answers /model/info with (API server proxy)."""
+        seen = set()
+        for _ in range(12):
+            status, body = self.sim.request(
+                "GET", "/api/v1/namespaces/%s/services/%s:80/proxy/model/info" % (PROD, svc))
+            self.assertEqual(status, 200, body)
+            seen.add(body["version"])
+        return seen
+
+    def colour(self):
+        status, body = self.sim.request(
+            "GET", "/api/v1/namespaces/%s/services/churn-prediction-bg" % PROD)
+        self.assertEqual(status, 200, body)
+        return body["spec"]["selector"]["version"]
+
+    def test_blue_green_rollback_chosen_in_the_dialog(self):
+        self.assertEqual(self.served("churn-prediction-bg"), {"1.1.0"})
+        self.open()
+        self.pane.wait_for(r"production \(mlops-production\) - ok - read.* - P promote, R rollback")
+        self.pane.keys("R")
+        s = self.pane.wait_for(r"type 'production' to roll back")
+        self.assertRegex(s, r"strategy\s+\[rolling\]\s+blue-green\s+canary\s+\(the default\)")
+        self.assertIn("Esc, then s: build it for the next strategy", s)
+        self.assertIn("undo deployment mlops-production/churn-prediction", s)
+        # Back to the plan, then the next strategy: built again, asked again.
+        self.pane.keys("Escape")
+        s = self.pane.wait_for(r"s: the next strategy\s+Enter: ask again")
+        self.assertIn("cancelled: nothing changed", s)
+        self.pane.keys("s")
+        s = self.pane.wait_for(r"type 'production' to roll back")
+        self.assertRegex(s, r"strategy\s+rolling\s+\[blue-green\]\s+canary\s+\(chosen\)")
+        self.assertRegex(s, r"rollback production \(mlops-production\): 1\.1\.0 -> 1\.0\.0, "
+                            r"strategy blue-green")
+        self.assertIn("switch Service churn-prediction-bg to the green colour", s)
+        self.assertNotIn("undo deployment", s)
+        self.pane.keys("production", literal=True)
+        t0 = time.monotonic()
+        self.pane.keys("Enter")
+        s = self.pane.wait_for(r"state: (done|failed)", timeout=600 / SPEED + 120)
+        t1 = time.monotonic()
+        self.assertRegex(s, r"state: done in [0-9.]+ s: production serves 1\.0\.0", s)
+        self.assertEqual(self.colour(), "green")
+        self.assertEqual(self.served("churn-prediction-bg"), {"1.0.0"})
+        sys.stderr.write("FIGURE console rollback blue-green: %.2f s at --speed %g\n"
+                         % (t1 - t0, SPEED))
+        # The rolling deployment was not touched.
+        self.assertEqual(self.status(), "customer-churn-mlops:v1.1.0")
+        doc = json.loads(self.cli("registry", "list", "--json").stdout)
+        self.assertEqual([v["label"] for v in doc["versions"] if v["stage"] == "production"],
+                         ["1.0.0"])
+        rec = json.loads(self.cli("audit", "--json").stdout)[-1]
+        self.assertEqual((rec["action"], rec["outcome"]), ("rollback (blue-green)", "succeeded"))
+        # After the run, s no longer rebuilds: Esc closes.
+        self.pane.keys("s")
+        time.sleep(0.5)
+        self.assertIn("state: done", self.pane.screen())
+        self.pane.keys("Escape")
+        self.pane.wait_for(r"rollback plan", gone=True)
+        # The next R preselects blue-green: the last plan done used it.
+        self.pane.keys("R")
+        s = self.pane.wait_for(r"type 'production' to roll back")
+        self.assertRegex(s, r"\[blue-green\]\s+canary\s+\(the last plan done in production "
+                            r"used it\)")
+        self.assertIn("switch Service churn-prediction-bg to the blue colour", s)
+        # After blue-green comes canary: every weight on stable, which
+        # takes the target's image, and the canary emptied.
+        self.pane.keys("Escape")
+        self.pane.wait_for(r"cancelled: nothing changed")
+        self.pane.keys("s")
+        s = self.pane.wait_for(r"type 'production' to roll back")
+        self.assertRegex(s, r"\[canary\]\s+\(chosen\)")
+        self.assertIn("VirtualService churn-prediction: stable 100%, canary 0%", s)
+        self.assertIn("scale deployment churn-prediction-canary to 0 replicas", s)
+        self.pane.keys("Escape")
+        self.pane.wait_for(r"cancelled: nothing changed")
+        self.pane.keys("Escape")
+        self.pane.wait_for(r"rollback plan", gone=True)
+        self.assertEqual(self.colour(), "green")
+        # A canary taking traffic, as the view reads it, comes before the
+        # journal: R preselects canary.
+        status, body = self.sim.request(
+            "PATCH", "/apis/networking.istio.io/v1/namespaces/%s/virtualservices/churn-prediction"
+            % PROD,
+            [{"op": "replace", "path": "/spec/http/0/route/0/weight", "value": 90},
+             {"op": "replace", "path": "/spec/http/0/route/1/weight", "value": 10}],
+            headers={"Content-Type": "application/json-patch+json"})
+        self.assertEqual(status, 200, body)
+        self.pane.keys("r")
+        self.pane.wait_for(r"stable 90%.*canary 10%")
+        self.pane.keys("R")
+        s = self.pane.wait_for(r"type 'production' to roll back")
+        self.assertRegex(s, r"\[canary\]\s+\(the cluster shows a canary in progress\)")
+        self.pane.keys("Escape")
+        self.pane.wait_for(r"cancelled: nothing changed")
+        self.pane.keys("Escape")
+        self.pane.wait_for(r"rollback plan", gone=True)
+        self.pane.keys("q")
+        self.pane.wait_for(ct.AT_PROMPT)
+
+    def test_canary_rollback_chosen_in_the_dialog(self):
+        self.open()
+        self.pane.wait_for(r"production \(mlops-production\) - ok - read.* - P promote, R rollback")
+        self.pane.keys("R")
+        for _ in range(2):
+            self.pane.wait_for(r"type 'production' to roll back")
+            self.pane.keys("Escape")
+            self.pane.wait_for(r"s: the next strategy")
+            self.pane.keys("s")
+        s = self.pane.wait_for(r"type 'production' to roll back")
+        self.assertRegex(s, r"rollback production \(mlops-production\): 1\.1\.0 -> 1\.0\.0, "
+                            r"strategy canary")
+        self.pane.keys("production", literal=True)
+        t0 = time.monotonic()
+        self.pane.keys("Enter")
+        s = self.pane.wait_for(r"state: (done|failed)", timeout=600 / SPEED + 120)
+        t1 = time.monotonic()
+        self.assertRegex(s, r"state: done in [0-9.]+ s: production serves 1\.0\.0", s)
+        sys.stderr.write("FIGURE console rollback canary: %.2f s at --speed %g\n"
+                         % (t1 - t0, SPEED))
+        self.assertEqual(self.status(), "customer-churn-mlops:v1.0.0")
+        status, vs = self.sim.request(
+            "GET", "/apis/networking.istio.io/v1/namespaces/%s/virtualservices/churn-prediction"
+            % PROD)
+        self.assertEqual({r["destination"]["subset"]: r["weight"] for r in vs["spec"]["http"][0]["route"]},
+                         {"stable": 100, "canary": 0})
+        # The canary is emptied: the Service reaches stable's pods alone.
+        self.assertEqual(self.served("churn-prediction"), {"1.0.0"})
         self.pane.keys("Escape")
         self.pane.wait_for(r"rollback plan", gone=True)
         self.pane.keys("q")

@@ -239,7 +239,7 @@ class StartAndViews(ConsoleTest):
 
     def test_help_lists_the_whole_keymap(self):
         # Tall enough for every key and command without scrolling.
-        self.pane.resize(200, 80)
+        self.pane.resize(200, 90)
         self.start_demo()
         self.pane.keys("?")
         self.pane.wait_for("help: keys and commands")
