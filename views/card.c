@@ -92,11 +92,11 @@ static int split_lines(struct card_snapshot *s, const char *text, struct err *e)
 		return err_set(e, EXIT_INPUT, "out of memory");
 	for (const char *p = text; *p || s->nlines == 0;) {
 		size_t len = strcspn(p, "\n");
-		size_t need = sanitize_text(p, len, NULL, 0) + 1;
+		size_t need = sanitize_display(p, len, NULL, 0) + 1;
 		char *line = malloc(need);
 		if (!line)
 			return err_set(e, EXIT_INPUT, "out of memory");
-		sanitize_text(p, len, line, need);
+		sanitize_display(p, len, line, need);
 		s->lines[s->nlines++] = line;
 		p += len;
 		if (!*p)

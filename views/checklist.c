@@ -1003,9 +1003,13 @@ static void draw_items(struct checklist_view *o, struct tui_rect r)
 static void put_wrapped(struct tui_rect in, const char *text, int indent, enum tui_role role,
 			size_t skip, size_t *k)
 {
-	char *clean = sanitize_dup(text);
+	/* Evidence often holds a server's words core has escaped already:
+	 * escaped for display only, so an ESC shows as \x1b, not \\x1b. */
+	size_t need = sanitize_display(text, strlen(text), NULL, 0) + 1;
+	char *clean = malloc(need);
 	if (!clean)
 		return;
+	sanitize_display(text, strlen(text), clean, need);
 	size_t starts[EVIDENCE_LINES], lens[EVIDENCE_LINES];
 	int w = in.w - 2 - indent;
 	size_t n = layout_wrap(clean, w > 8 ? w : 8, starts, lens, EVIDENCE_LINES);

@@ -8,7 +8,8 @@
  * for. A cut (small OUTSIZE) output is a prefix of the whole one, cut at a
  * piece boundary, and the return value is always the whole length.
  * sanitize_clip never exceeds the columns asked for, cuts at a character
- * boundary and agrees with sanitize_width. LC_CTYPE is C.UTF-8, as the
+ * boundary and agrees with sanitize_width. sanitize_display's output is as
+ * safe, with the input's backslashes copied as they are. LC_CTYPE is C.UTF-8, as the
  * console sets it.
  */
 #include <locale.h>
@@ -59,7 +60,9 @@ static bool bidi_or_c1(uint32_t cp)
 	       (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069);
 }
 
-static void check_safe(const char *s, size_t n)
+/* With RAW_BACKSLASH (sanitize_display) a backslash is the input's own and
+ * starts no escape. */
+static void check_safe_as(const char *s, size_t n, bool raw_backslash)
 {
 	const unsigned char *p = (const unsigned char *)s;
 	for (size_t i = 0; i < n;) {
@@ -68,7 +71,7 @@ static void check_safe(const char *s, size_t n)
 		size_t len = decode(p + i, n - i, &cp);
 		check(len > 0, "invalid UTF-8 in the output");
 		check(!bidi_or_c1(cp), "a C1 control or bidi format character in the output");
-		if (cp == '\\') {
+		if (cp == '\\' && !raw_backslash) {
 			check(i + 1 < n, "a lone backslash at the end");
 			unsigned char c = p[i + 1];
 			check(c == '\\' || c == 'x' || c == 'u' || c == 'U', "an unknown escape");
@@ -77,6 +80,35 @@ static void check_safe(const char *s, size_t n)
 		}
 		i += len;
 	}
+}
+
+static void check_safe(const char *s, size_t n)
+{
+	check_safe_as(s, n, false);
+}
+
+/* sanitize_display: the same safety, backslashes copied, the same cut
+ * rules. */
+static void check_display(const char *src, size_t size)
+{
+	size_t need = sanitize_display(src, size, NULL, 0);
+	char *full = malloc(need + 1);
+	check(full != NULL, "malloc");
+	check(sanitize_display(src, size, full, need + 1) == need, "display: the length changed");
+	check(strlen(full) == need, "display: the output is not the length returned");
+	check_safe_as(full, need, true);
+	size_t cuts[] = {1, 3, 9, size / 2 + 1};
+	for (size_t k = 0; k < sizeof cuts / sizeof cuts[0]; k++) {
+		char *cut = malloc(cuts[k]);
+		check(cut != NULL, "malloc");
+		check(sanitize_display(src, size, cut, cuts[k]) == need,
+		      "display: a cut changes the length");
+		size_t n = strlen(cut);
+		check(n < cuts[k] && memcmp(cut, full, n) == 0, "display: a cut is not a prefix");
+		check_safe_as(cut, n, true);
+		free(cut);
+	}
+	free(full);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -146,5 +178,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		free(pre);
 	}
 	free(full);
+	check_display(src, size);
 	return 0;
 }
