@@ -40,6 +40,7 @@ struct http_client {
 	char *bearer;
 	char *basic_user;
 	char *basic_password;
+	char *basic_b64;    /* base64 of "user:password", as the header carries it */
 	const atomic_bool *cancel;
 	char curl_err[CURL_ERROR_SIZE];
 };
@@ -130,6 +131,42 @@ static bool tls_copy(struct http_tls *d, const struct http_tls *s)
 	return ok;
 }
 
+/* The base64 of "USER:PASSWORD" that an Authorization: Basic header
+ * carries, newly allocated (NULL when out of memory): a server echoing the
+ * header back must have it scrubbed too. */
+static char *basic_header_value(const char *user, const char *password)
+{
+	static const char digits[] =
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	size_t nu = strlen(user), np = strlen(password), n = nu + 1 + np;
+	unsigned char *in = malloc(n);
+	char *out = malloc((n + 2) / 3 * 4 + 1);
+	if (!in || !out) {
+		free(in);
+		free(out);
+		return NULL;
+	}
+	memcpy(in, user, nu);
+	in[nu] = ':';
+	memcpy(in + nu + 1, password, np);
+	size_t o = 0;
+	for (size_t i = 0; i < n; i += 3) {
+		unsigned v = (unsigned)in[i] << 16;
+		if (i + 1 < n)
+			v |= (unsigned)in[i + 1] << 8;
+		if (i + 2 < n)
+			v |= in[i + 2];
+		out[o++] = digits[v >> 18 & 63];
+		out[o++] = digits[v >> 12 & 63];
+		out[o++] = i + 1 < n ? digits[v >> 6 & 63] : '=';
+		out[o++] = i + 2 < n ? digits[v & 63] : '=';
+	}
+	out[o] = '\0';
+	memset(in, 0, n);
+	free(in);
+	return out;
+}
+
 struct http_client *http_client_create(const struct http_options *o,
 				       struct err *e)
 {
@@ -154,7 +191,8 @@ struct http_client *http_client_create(const struct http_options *o,
 	if (ok && o->basic_user) {
 		c->basic_user = strdup(o->basic_user);
 		c->basic_password = dup_or_null(o->basic_password ? o->basic_password : "");
-		ok = c->basic_user && c->basic_password;
+		ok = c->basic_user && c->basic_password &&
+		     (c->basic_b64 = basic_header_value(c->basic_user, c->basic_password));
 	}
 	if (!ok) {
 		http_client_destroy(c);
@@ -175,6 +213,7 @@ void http_client_destroy(struct http_client *c)
 	free_secret(c->bearer);
 	free(c->basic_user);
 	free_secret(c->basic_password);
+	free_secret(c->basic_b64);
 	free(c);
 }
 
@@ -322,6 +361,7 @@ static void scrub_credentials(const struct http_client *c, struct http_response 
 {
 	scrub(r->body, r->len, c->bearer);
 	scrub(r->body, r->len, c->basic_password);
+	scrub(r->body, r->len, c->basic_b64);
 }
 
 void http_server_message(const char *body, size_t len, char *buf, size_t size)
@@ -588,8 +628,14 @@ static int perform(struct http_client *c, const struct http_request *req,
 	if (cc != CURLE_OK) {
 		r->error = map_curl(cc);
 		const char *what = c->curl_err[0] ? c->curl_err : curl_easy_strerror(cc);
-		rc = err_set(e, EXIT_BACKEND, "%s %s: %s (%s%s)", method, where,
-			     failure_words(r->error), verify_words(cc), what);
+		/* A CA bundle or client certificate that cannot be used is the
+		 * user's file, not the server's fault: bad input, named. */
+		if (cc == CURLE_SSL_CACERT_BADFILE && c->tls.ca_file)
+			rc = err_set(e, EXIT_INPUT, "%s %s: CA bundle %s cannot be used (%s)", method,
+				     where, c->tls.ca_file, what);
+		else
+			rc = err_set(e, EXIT_BACKEND, "%s %s: %s (%s%s)", method, where,
+				     failure_words(r->error), verify_words(cc), what);
 		goto out;
 	}
 	if (r->status >= 400 || r->status < 200) {

@@ -149,9 +149,15 @@ class MlflowTls(unittest.TestCase):
             f.write("not a certificate\n")
         p = h.run(["registry", "list", "--backend", "mlflow", "--timeout", 10],
                   env=dict(self.env, MLFLOW_TRACKING_SERVER_CERT_PATH=bogus))
-        h.assert_exit(self, p, 3)
-        self.assertIn("TLS failed", p.stderr, h.describe(p))
+        # The user's own file is at fault: bad input (2), named.
+        h.assert_exit(self, p, 2)
+        self.assertIn("CA bundle %s cannot be used" % bogus, p.stderr, h.describe(p))
         self.assertEqual(self.api_requests(), [])
+        missing = bogus + ".missing"
+        p = h.run(["registry", "list", "--backend", "mlflow", "--timeout", 10],
+                  env=dict(self.env, MLFLOW_TRACKING_SERVER_CERT_PATH=missing))
+        h.assert_exit(self, p, 2)
+        self.assertIn("CA bundle %s cannot be used" % missing, p.stderr, h.describe(p))
 
 
 def prom_answer(method, path, headers, body):

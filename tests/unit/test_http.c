@@ -465,6 +465,41 @@ static void test_server_message_sanitised(void **state)
 	free(q);
 }
 
+/* An echoed Authorization: Basic header carries base64 of user:password:
+ * it is scrubbed like the password itself. "alice:hunter2-pw" encodes to
+ * YWxpY2U6aHVudGVyMi1wdw==. */
+static void test_echoed_basic_header_is_scrubbed(void **state)
+{
+	(void)state;
+	const char *body = "{\"message\":\"denied: Authorization: Basic YWxpY2U6aHVudGVyMi1wdw==\"}";
+	char head[256];
+	snprintf(head, sizeof head, "HTTP/1.1 403 Forbidden\r\nContent-Type: "
+		 "application/json\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n",
+		 strlen(body));
+	struct piece p[] = { { head, 0 }, { body, 0 }, { NULL, 0 } };
+	struct server s;
+	start(&s, p);
+	struct http_options o;
+	memset(&o, 0, sizeof o);
+	o.basic_user = "alice";
+	o.basic_password = "hunter2-pw";
+	struct err e = {0};
+	struct http_client *c = http_client_create(&o, &e);
+	assert_non_null(c);
+	char url[128];
+	url_of(&s, "/echo", url, sizeof url);
+	struct http_request req = { .url = url };
+	struct http_response r;
+	assert_int_equal(http_do(c, &req, &r, &e), EXIT_BACKEND);
+	assert_int_equal(r.status, 403);
+	assert_null(strstr(r.body, "YWxpY2U6aHVudGVyMi1wdw=="));
+	assert_null(strstr(e.msg, "YWxpY2U6aHVudGVyMi1wdw=="));
+	assert_non_null(strstr(e.msg, "Basic ************************"));
+	http_response_finish(&r);
+	http_client_destroy(c);
+	stop(&s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -474,6 +509,7 @@ int main(void)
 		cmocka_unit_test(test_declared_length_over_the_cap),
 		cmocka_unit_test(test_chunked_over_the_cap),
 		cmocka_unit_test(test_echoed_token_is_scrubbed),
+		cmocka_unit_test(test_echoed_basic_header_is_scrubbed),
 		cmocka_unit_test(test_url_redact),
 		cmocka_unit_test(test_bad_json),
 		cmocka_unit_test(test_timeout_and_refused),
