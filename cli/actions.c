@@ -26,10 +26,8 @@
 #include "cli.h"
 #include "config.h"
 #include "envs.h"
-#include "fileio.h"
 #include "kube.h"
 #include "kubeconfig.h"
-#include "paths.h"
 #include "prom.h"
 #include "registry.h"
 #include "sanitize.h"
@@ -274,23 +272,7 @@ static int open_registry(const struct opts *o, struct session *s, struct err *e)
 
 static int open_triggers(const struct opts *o, struct session *s, struct err *e)
 {
-	char *path = o->triggers ? strdup(o->triggers) : NULL;
-	if (!o->triggers) {
-		char *dir = paths_config_dir(e);
-		if (dir) {
-			size_t n = strlen(dir) + sizeof "/triggers.json";
-			path = malloc(n);
-			if (path) {
-				snprintf(path, n, "%s/triggers.json", dir);
-				if (!fileio_exists(path)) {
-					free(path);
-					path = NULL;
-				}
-			}
-			free(dir);
-		}
-		err_clear(e);
-	}
+	char *path = o->triggers ? strdup(o->triggers) : triggers_default_path();
 	int rc = triggers_config_load(&s->tcfg, path, e);
 	free(path);
 	if (rc)

@@ -162,10 +162,17 @@ static void tls_insecure_note(const char *kubeconfig, char *buf, size_t n)
 	struct err ignored = {0};
 	bool kube = kubeconfig_load(&ko, &kc, &ignored) == 0 && kc->tls.insecure;
 	kubeconfig_destroy(kc);
-	snprintf(buf, n, "%s%s%s%s%s", config_mlflow(c).insecure ? "mlflow" : "",
-		 config_mlflow(c).insecure && (po.insecure || kube) ? ", " : "",
-		 po.insecure ? "prometheus" : "", po.insecure && kube ? ", " : "",
-		 kube ? "kubernetes" : "");
+	const struct {
+		bool off;
+		const char *name;
+	} ends[] = {{config_mlflow(c).insecure, "mlflow"}, {po.insecure, "prometheus"},
+		    {kube, "kubernetes"}};
+	size_t used = 0;
+	buf[0] = '\0';
+	for (size_t i = 0; i < sizeof ends / sizeof ends[0]; i++)
+		if (ends[i].off && used < n)
+			used += (size_t)snprintf(buf + used, n - used, "%s%s", used ? ", " : "",
+						 ends[i].name);
 }
 
 struct open_args {

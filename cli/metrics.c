@@ -28,7 +28,6 @@
 #include "config.h"
 #include "fileio.h"
 #include "json.h"
-#include "paths.h"
 #include "prom.h"
 #include "sanitize.h"
 #include "store.h"
@@ -220,24 +219,7 @@ static int parse_args(const struct cli_command *cmd, int argc, char **argv,
 static int setup(const char *cmd, const struct args *a, struct ctx *x, struct err *e)
 {
 	memset(x, 0, sizeof *x);
-	if (a->triggers) {
-		x->config_path = strdup(a->triggers);
-	} else {
-		char *dir = paths_config_dir(e);
-		if (dir) {
-			size_t n = strlen(dir) + sizeof "/triggers.json";
-			char *p = malloc(n);
-			if (p) {
-				snprintf(p, n, "%s/triggers.json", dir);
-				if (fileio_exists(p))
-					x->config_path = p;
-				else
-					free(p);
-			}
-			free(dir);
-		}
-		err_clear(e);
-	}
+	x->config_path = a->triggers ? strdup(a->triggers) : triggers_default_path();
 	int rc = triggers_config_load(&x->cfg, x->config_path, e);
 	if (rc)
 		return rc;
@@ -603,6 +585,16 @@ static void print_states(const struct ctx *x, const struct trigger_status *st)
 	}
 }
 
+/* N fresh trigger states (nodata, never evaluated); NULL when out of
+ * memory. */
+static struct trigger_status *new_statuses(size_t n)
+{
+	struct trigger_status *st = calloc(n ? n : 1, sizeof *st);
+	for (size_t i = 0; st && i < n; i++)
+		triggers_status_init(&st[i]);
+	return st;
+}
+
 static int run_alerts(int argc, char **argv)
 {
 	if (argc > 1 && strcmp(argv[1], "render") == 0)
@@ -619,8 +611,7 @@ static int run_alerts(int argc, char **argv)
 	int rc = setup("alerts", &a, &x, &e);
 	if (rc)
 		goto out;
-	st = calloc(x.cfg.ndefs, sizeof *st);
-	if (!st) {
+	if (!(st = new_statuses(x.cfg.ndefs))) {
 		rc = err_set(&e, EXIT_BACKEND, "out of memory");
 		goto out;
 	}
@@ -771,13 +762,10 @@ static int run_watch(int argc, char **argv)
 	int rc = setup("watch", &a, &x, &e);
 	if (rc)
 		goto out;
-	st = calloc(x.cfg.ndefs, sizeof *st);
-	if (!st) {
+	if (!(st = new_statuses(x.cfg.ndefs))) {
 		rc = err_set(&e, EXIT_BACKEND, "out of memory");
 		goto out;
 	}
-	for (size_t i = 0; i < x.cfg.ndefs; i++)
-		triggers_status_init(&st[i]);
 	/* The history of evaluations is worth having, not worth stopping a
 	 * watch for: without a store the watch goes on unrecorded. */
 	struct err se = { 0 };

@@ -19,7 +19,6 @@
 #include "fileio.h"
 #include "json.h"
 #include "model.h"
-#include "paths.h"
 #include "schema.h"
 
 const struct checklist_def checklist_defs[CHECKLIST_NITEMS] = {
@@ -1198,19 +1197,6 @@ void checklist_judge_thresholds(struct checklist_item *it, const struct trigger_
 		  fmt("every trigger has a threshold (%zu of %zu)", ntrig, ntrig), text_take(&t));
 }
 
-static char *default_triggers_path(void)
-{
-	struct err ignored = {0};
-	char *dir = paths_config_dir(&ignored);
-	char *p = dir ? fmt("%s/triggers.json", dir) : NULL;
-	free(dir);
-	if (p && !fileio_exists(p)) {
-		free(p);
-		p = NULL;
-	}
-	return p;
-}
-
 void checklist_context_close(struct checklist_context *x)
 {
 	if (!x)
@@ -1234,7 +1220,7 @@ int checklist_context_open(struct checklist_context *x, const struct checklist_c
 	int rc = 0;
 	long timeout = o->timeout_ms > 0 ? o->timeout_ms : 5000;
 	x->env = strdup(o->env ? o->env : CHECKLIST_DEFAULT_ENV);
-	x->triggers_path = o->triggers ? strdup(o->triggers) : default_triggers_path();
+	x->triggers_path = o->triggers ? strdup(o->triggers) : triggers_default_path();
 	if (!x->env || (o->triggers && !x->triggers_path)) {
 		rc = err_set(e, EXIT_INPUT, "out of memory");
 		goto out;

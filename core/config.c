@@ -3,6 +3,7 @@
 #include <math.h>
 #include <pthread.h>
 #include <pwd.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -113,58 +114,69 @@ static bool name_ok(const char *s)
 	return true;
 }
 
-static int load_endpoint(const cJSON *root, const char *key, struct config_endpoint *ep,
-			 const char *const *extra, struct config *c, const char *source,
+static bool url_ok(const char *u)
+{
+	return strncmp(u, "http://", 7) == 0 || strncmp(u, "https://", 8) == 0;
+}
+
+/* An endpoint object O (named WHERE in messages): its URL under URL_KEY,
+ * "ca_file" and "insecure"; the object's other keys are ALLOWED (a NULL
+ * terminated list that names the three too) or refused. */
+static int load_endpoint(const cJSON *o, const char *url_key, const char *const *allowed,
+			 struct config_endpoint *ep, const char *source, const char *where,
 			 struct err *e)
 {
-	const cJSON *o = cJSON_GetObjectItemCaseSensitive(root, key);
-	if (!o)
-		return 0;
-	char where[64];
-	snprintf(where, sizeof where, "%s: ", key);
-	if (!cJSON_IsObject(o))
-		return err_set(e, EXIT_INPUT, "%s: \"%s\": must be an object", source, key);
-	const char *allowed[12] = { "url", "ca_file", "insecure" };
-	size_t n = 3;
-	for (size_t i = 0; extra && extra[i] && n < 11; i++)
-		allowed[n++] = extra[i];
-	allowed[n] = NULL;
 	int rc;
 	if ((rc = check_keys(o, allowed, source, where, e)) ||
-	    (rc = get_string(o, "url", &ep->url, source, where, e)) ||
+	    (rc = get_string(o, url_key, &ep->url, source, where, e)) ||
 	    (rc = get_string(o, "ca_file", &ep->ca_file, source, where, e)) ||
 	    (rc = get_bool(o, "insecure", &ep->insecure, source, where, e)))
 		return rc;
-	if (ep->url && strncmp(ep->url, "http://", 7) != 0 && strncmp(ep->url, "https://", 8) != 0)
-		return err_set(e, EXIT_INPUT, "%s: %s\"url\": must start with http:// or https://",
-			       source, where);
-	(void)c;
+	if (ep->url && !url_ok(ep->url))
+		return err_set(e, EXIT_INPUT, "%s: %s\"%s\": must start with http:// or https://",
+			       source, where, url_key);
 	return 0;
+}
+
+/* ROOT's object KEY, or NULL (*RC set when it is there but no object). */
+static const cJSON *section(const cJSON *root, const char *key, const char *source, int *rc,
+			    struct err *e)
+{
+	const cJSON *o = cJSON_GetObjectItemCaseSensitive(root, key);
+	*rc = o && !cJSON_IsObject(o)
+		      ? err_set(e, EXIT_INPUT, "%s: \"%s\": must be an object", source, key)
+		      : 0;
+	return *rc ? NULL : o;
+}
+
+static int load_prometheus(const cJSON *root, struct config *c, const char *source,
+			   struct err *e)
+{
+	static const char *const keys[] = { "url", "ca_file", "insecure", NULL };
+	int rc;
+	const cJSON *o = section(root, "prometheus", source, &rc, e);
+	return o ? load_endpoint(o, "url", keys, &c->prometheus, source, "prometheus: ", e) : rc;
 }
 
 static int load_registry(const cJSON *root, struct config *c, const char *source,
 			 struct err *e)
 {
-	static const char *const extra[] = { "backend", "model", "tracking_uri",
-					     "last_known_good_after", NULL };
-	const cJSON *o = cJSON_GetObjectItemCaseSensitive(root, "registry");
+	static const char *const keys[] = { "tracking_uri", "ca_file", "insecure", "backend",
+					    "model", "last_known_good_after", NULL };
+	static const char *const where = "registry: ";
+	int rc;
+	const cJSON *o = section(root, "registry", source, &rc, e);
 	if (!o)
-		return 0;
-	if (!cJSON_IsObject(o))
-		return err_set(e, EXIT_INPUT, "%s: \"registry\": must be an object", source);
+		return rc;
 	/* The MLflow endpoint is the registry's: "tracking_uri" is its URL, as
 	 * MLflow users name it; "url" is refused to keep one spelling. */
-	const cJSON *u = cJSON_GetObjectItemCaseSensitive(o, "url");
-	if (u)
+	if (cJSON_GetObjectItemCaseSensitive(o, "url"))
 		return err_set(e, EXIT_INPUT, "%s: registry: unknown key \"url\" (the MLflow "
 					      "server is \"tracking_uri\")", source);
-	int rc;
-	if ((rc = load_endpoint(root, "registry", &c->mlflow, extra, c, source, e)) ||
-	    (rc = get_string(o, "backend", &c->registry_backend, source, "registry: ", e)) ||
-	    (rc = get_string(o, "model", &c->registry_model, source, "registry: ", e)) ||
-	    (rc = get_string(o, "tracking_uri", &c->mlflow.url, source, "registry: ", e)) ||
-	    (rc = get_duration(o, "last_known_good_after", &c->lkg_after, source,
-			       "registry: ", e)))
+	if ((rc = load_endpoint(o, "tracking_uri", keys, &c->mlflow, source, where, e)) ||
+	    (rc = get_string(o, "backend", &c->registry_backend, source, where, e)) ||
+	    (rc = get_string(o, "model", &c->registry_model, source, where, e)) ||
+	    (rc = get_duration(o, "last_known_good_after", &c->lkg_after, source, where, e)))
 		return rc;
 	if (c->registry_backend && strcmp(c->registry_backend, "sqlite") != 0 &&
 	    strcmp(c->registry_backend, "mlflow") != 0)
@@ -174,10 +186,6 @@ static int load_registry(const cJSON *root, struct config *c, const char *source
 	    !getenv("MLFLOW_TRACKING_URI"))
 		return err_set(e, EXIT_INPUT, "%s: registry: backend mlflow needs \"tracking_uri\" "
 					      "(or MLFLOW_TRACKING_URI)", source);
-	if (c->mlflow.url && strncmp(c->mlflow.url, "http://", 7) != 0 &&
-	    strncmp(c->mlflow.url, "https://", 8) != 0)
-		return err_set(e, EXIT_INPUT, "%s: registry: \"tracking_uri\": must start with "
-					      "http:// or https://", source);
 	return 0;
 }
 
@@ -185,11 +193,10 @@ static int load_envs(const cJSON *root, struct config *c, const char *source, st
 {
 	static const char *const keys[] = { "read_only", "strategy", "last_known_good_after",
 					    NULL };
-	const cJSON *o = cJSON_GetObjectItemCaseSensitive(root, "environments");
+	int rc;
+	const cJSON *o = section(root, "environments", source, &rc, e);
 	if (!o)
-		return 0;
-	if (!cJSON_IsObject(o))
-		return err_set(e, EXIT_INPUT, "%s: \"environments\": must be an object", source);
+		return rc;
 	size_t n = (size_t)cJSON_GetArraySize(o);
 	if (n > MAX_ENVS)
 		return err_set(e, EXIT_INPUT, "%s: \"environments\": more than %d", source,
@@ -212,7 +219,6 @@ static int load_envs(const cJSON *root, struct config *c, const char *source, st
 		v->lkg_after = -1;
 		if (!(v->name = strdup(it->string)))
 			return err_set(e, EXIT_INPUT, "out of memory");
-		int rc;
 		if ((rc = check_keys(it, keys, source, where, e)) ||
 		    (rc = get_bool(it, "read_only", &v->read_only, source, where, e)) ||
 		    (rc = get_string(it, "strategy", &v->strategy, source, where, e)) ||
@@ -241,8 +247,7 @@ static int load_endpoints(const cJSON *root, struct config *c, const char *sourc
 		return err_set(e, EXIT_INPUT, "out of memory");
 	const cJSON *it;
 	cJSON_ArrayForEach(it, a) {
-		if (!cJSON_IsString(it) || (strncmp(it->valuestring, "http://", 7) != 0 &&
-					    strncmp(it->valuestring, "https://", 8) != 0))
+		if (!cJSON_IsString(it) || !url_ok(it->valuestring))
 			return err_set(e, EXIT_INPUT, "%s: \"loadtest_endpoints\": item %zu: must be "
 						      "an http:// or https:// URL", source,
 				       c->nloadtest_endpoints + 1);
@@ -278,7 +283,7 @@ int config_parse(struct config *c, const char *text, size_t len, const char *sou
 	    (rc = get_string(root, "theme", &c->theme, source, "", e)) ||
 	    (rc = get_bool(root, "read_only", &c->read_only, source, "", e)) ||
 	    (rc = load_registry(root, c, source, e)) ||
-	    (rc = load_endpoint(root, "prometheus", &c->prometheus, NULL, c, source, e)) ||
+	    (rc = load_prometheus(root, c, source, e)) ||
 	    (rc = load_envs(root, c, source, e)) ||
 	    (rc = load_endpoints(root, c, source, e)))
 		goto out;
@@ -349,35 +354,36 @@ void config_set_file(const char *path)
 	explicit_file = path;
 }
 
+static const char *getenv_set(const char *name)
+{
+	const char *v = getenv(name);
+	return v && *v ? v : NULL;
+}
+
+/* Leaves CURRENT at the defaults whatever fails (config_load_file does). */
 static void load_current(void)
 {
 	struct err *e = &current_err;
-	const char *file = explicit_file;
-	if (!file && getenv("CHURNOPS_CONFIG") && *getenv("CHURNOPS_CONFIG"))
-		file = getenv("CHURNOPS_CONFIG");
-	if (file) {
-		if (config_load_file(&current, file, true, e) == 0)
-			current_ready = true;
-		return;
+	const char *file = explicit_file ? explicit_file : getenv_set("CHURNOPS_CONFIG");
+	char *path = NULL;
+	defaults(&current);
+	if (!file) {
+		struct err ignored = {0};
+		char *dir = paths_config_dir(&ignored);
+		if (!dir) {
+			current_ready = true; /* no directory: nothing configured */
+			return;
+		}
+		if (asprintf(&path, "%s/config.json", dir) < 0)
+			path = NULL;
+		free(dir);
+		if (!path) {
+			err_set(e, EXIT_INPUT, "out of memory");
+			return;
+		}
 	}
-	struct err ignored = {0};
-	char *dir = paths_config_dir(&ignored);
-	if (!dir) {
-		defaults(&current);
-		current_ready = true;
-		return;
-	}
-	size_t n = strlen(dir) + sizeof "/config.json";
-	char *path = malloc(n);
-	if (path) {
-		snprintf(path, n, "%s/config.json", dir);
-		if (config_load_file(&current, path, false, e) == 0)
-			current_ready = true;
-	} else {
-		err_set(e, EXIT_INPUT, "out of memory");
-	}
+	current_ready = config_load_file(&current, file ? file : path, file != NULL, e) == 0;
 	free(path);
-	free(dir);
 }
 
 int config_init(struct err *e)
@@ -392,8 +398,6 @@ int config_init(struct err *e)
 const struct config *config_current(void)
 {
 	pthread_once(&current_once, load_current);
-	if (!current_ready)
-		defaults(&current);
 	return &current;
 }
 
@@ -403,12 +407,6 @@ const struct config_env *config_env(const struct config *c, const char *env)
 		if (strcmp(c->envs[i].name, env) == 0)
 			return &c->envs[i];
 	return NULL;
-}
-
-static const char *getenv_set(const char *name)
-{
-	const char *v = getenv(name);
-	return v && *v ? v : NULL;
 }
 
 const char *config_actor(const struct config *c, const char *given)

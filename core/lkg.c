@@ -42,16 +42,6 @@ double lkg_parse_time(const char *iso)
 	return t < 0 ? 0 : (double)t + frac;
 }
 
-static void human(double s, char *buf, size_t n)
-{
-	if (s >= 86400)
-		snprintf(buf, n, "%.0fd %.0fh", floor(s / 86400), floor(fmod(s, 86400) / 3600));
-	else if (s >= 3600)
-		snprintf(buf, n, "%.0fh %.0fm", floor(s / 3600), floor(fmod(s, 3600) / 60));
-	else
-		snprintf(buf, n, "%.0fm %.0fs", floor(s / 60), fmod(s, 60));
-}
-
 /* When V last entered production, from the promotion history; 0 when the
  * history has no such move. */
 static int entered_production(struct registry *r, const char *v, double *since,
@@ -114,7 +104,7 @@ static int judge_trigger(struct prom_client *pc, const struct trigger_config *tc
 	double coverage = (double)with / (double)(steps + 1);
 	if (fired_at > 0) {
 		char held[32];
-		human(fired_at - start, held, sizeof held);
+		prom_format_duration(floor(fired_at - start), held, sizeof held);
 		snprintf(why, nwhy, "%s fired %s after the version entered production", def->name,
 			 held);
 	} else if (!last_has) {
@@ -186,8 +176,8 @@ int lkg_check(struct registry *r, struct store *st, struct prom_client *pc,
 	}
 	out->held = now - out->since;
 	char held[32], need[32];
-	human(out->held > 0 ? out->held : 0, held, sizeof held);
-	human(quiet, need, sizeof need);
+	prom_format_duration(floor(out->held), held, sizeof held);
+	prom_format_duration(quiet, need, sizeof need);
 	if (out->held < quiet) {
 		snprintf(out->why, sizeof out->why, "%s has held production %s of %s", label, held,
 			 need);
@@ -236,7 +226,6 @@ int lkg_check(struct registry *r, struct store *st, struct prom_client *pc,
 	}
 out:
 	registry_version_finish(&holder);
-	if (has_lkg)
-		registry_version_finish(&lkg);
+	registry_version_finish(&lkg);
 	return rc;
 }

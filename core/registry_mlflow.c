@@ -148,10 +148,7 @@ static int call(struct mlflow_impl *m, const char *method, const char *path,
 		err_set(e, rc, "MLflow at %s: %s /mlflow/%s: %s: %s (HTTP %ld)", m->base, method,
 			path, ecode, msg, r.status);
 	} else if (rc) {
-		/* The transport's code stands: bad input for the user's own CA
-		 * bundle, a backend error otherwise. */
-		err_set(e, he.code == EXIT_INPUT ? EXIT_INPUT : EXIT_BACKEND, "MLflow at %s: %s",
-			m->base, he.msg);
+		err_set(e, rc, "MLflow at %s: %s", m->base, he.msg);
 	}
 	http_response_finish(&r);
 	free(url);

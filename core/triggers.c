@@ -6,7 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fileio.h"
 #include "json.h"
+#include "paths.h"
 #include "store.h"
 
 /* Label matchers every default query shares. */
@@ -320,6 +322,21 @@ static int load_env(struct trigger_config *c, const cJSON *o, const char *path,
 		return err_set(e, EXIT_INPUT, "%s: %s.policy: must be \"off\", \"prompt\" or \"auto\"",
 			       path, where);
 	return 0;
+}
+
+char *triggers_default_path(void)
+{
+	struct err ignored = {0};
+	char *dir = paths_config_dir(&ignored);
+	char *p = NULL;
+	if (dir && asprintf(&p, "%s/triggers.json", dir) < 0)
+		p = NULL;
+	free(dir);
+	if (p && !fileio_exists(p)) {
+		free(p);
+		p = NULL;
+	}
+	return p;
 }
 
 int triggers_config_load(struct trigger_config *c, const char *path,

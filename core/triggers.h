@@ -107,6 +107,10 @@ int triggers_config_defaults(struct trigger_config *c, struct err *e);
  * A new metric needs a query; a new trigger needs op and threshold. Unknown
  * keys and bad values fail with EXIT_INPUT naming the file and the key.
  * PATH NULL just loads the defaults. */
+/* CONFIG_DIR/triggers.json (core/paths.h) when it exists, newly allocated;
+ * NULL when there is none (or no configuration directory at all). */
+char *triggers_default_path(void);
+
 int triggers_config_load(struct trigger_config *c, const char *path,
 			 struct err *e);
 void triggers_config_finish(struct trigger_config *c);

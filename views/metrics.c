@@ -37,8 +37,6 @@
 #include <time.h>
 
 #include "config.h"
-#include "fileio.h"
-#include "paths.h"
 #include "prom.h"
 #include "sanitize.h"
 #include "store.h"
@@ -156,19 +154,6 @@ static double wall_now(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static char *config_path(void)
-{
-	struct err ignored = {0};
-	char *dir = paths_config_dir(&ignored);
-	char *p = NULL;
-	if (dir && asprintf(&p, "%s/triggers.json", dir) >= 0 && !fileio_exists(p)) {
-		free(p);
-		p = NULL;
-	}
-	free(dir);
-	return p;
 }
 
 static const struct trigger_status *previous(const struct read_arg *a, const char *env,
@@ -332,7 +317,7 @@ static void *read_run(void *arg, struct err *e)
 	s->range = a->range;
 	s->end = floor(wall_now());
 	s->start = s->end - s->range;
-	char *path = config_path();
+	char *path = triggers_default_path();
 	struct err ce = {0};
 	if (triggers_config_load(&s->cfg, path, &ce)) {
 		s->error = strdup(ce.msg);
@@ -1039,6 +1024,13 @@ static const struct env_snap *spark_env(const struct metrics_snapshot *s)
 			pick = es;
 	}
 	return pick;
+}
+
+int metrics_view_sparkline_rows(void *state)
+{
+	struct metrics_view *v = state;
+	const struct metrics_snapshot *s = v ? v->snap : NULL;
+	return s && !s->error && spark_env(s) ? (int)s->ndefs : 0;
 }
 
 int metrics_view_sparklines(void *state, struct tui_rect r)

@@ -12,7 +12,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "config.h"
 #include "json.h"
+#include "prom.h"
 #include "views.h"
 #include "widgets.h"
 
@@ -235,12 +237,14 @@ static void ov_on_snapshot(void *state, struct tui_app *app, struct worker_job *
  * Returns the lines used. */
 static int draw_backends(struct console *c, struct tui_rect r)
 {
-	static const struct {
-		const char *panel, *var;
-	} backends[] = {
-		{"registry", "MLFLOW_TRACKING_URI"},
-		{"metrics", "PROMETHEUS_URL"},
-	};
+	/* Where the registry and Prometheus are, as the configuration
+	 * (core/config.h: file and environment) says; NULL: not configured. */
+	const struct config *cfg = config_current();
+	struct prom_options po = {0};
+	config_prom_options(cfg, &po);
+	static const char *const panels[] = {"registry", "metrics"};
+	static const char *const vars[] = {"MLFLOW_TRACKING_URI", "PROMETHEUS_URL"};
+	const char *where[] = {config_mlflow(cfg).url, po.url};
 	int y = 0;
 	size_t nenv = deployments_env_count(c->deployments);
 	for (size_t i = 0; i < nenv && y < r.h; i++) {
@@ -250,8 +254,12 @@ static int draw_backends(struct console *c, struct tui_rect r)
 		widget_text(r.y + y++, r.x + used, r.w - used, role, line);
 	}
 	for (size_t i = 0; i < 2 && y < r.h; i++) {
-		const char *v = getenv(backends[i].var);
-		char line[1024];
+		const char *v = where[i], *by_env = NULL;
+		char line[1024], set[64];
+		if (getenv(vars[i]) && *getenv(vars[i])) {
+			snprintf(set, sizeof set, "%s is set", vars[i]);
+			by_env = set;
+		}
 		enum tui_role role = ROLE_NORMAL;
 		/* What the registry and metrics views last read, when they have
 		 * something to say. */
@@ -260,12 +268,12 @@ static int draw_backends(struct console *c, struct tui_rect r)
 			widget_text(r.y + y++, r.x, r.w, role, line);
 		else if (v && *v)
 			widget_printf(r.y + y++, r.x, r.w, ROLE_STALE,
-				      "%s: %s is set - nothing read from it yet",
-				      backends[i].panel, backends[i].var);
+				      "%s: %s - nothing read from it yet", panels[i],
+				      by_env ? by_env : "configured in the file");
 		else
 			widget_printf(r.y + y++, r.x, r.w, ROLE_MUTED,
 				      "%s: not configured - see churnops(1) CONFIGURATION",
-				      backends[i].panel);
+				      panels[i]);
 	}
 	return y;
 }
@@ -275,11 +283,9 @@ static void ov_draw(void *state, struct tui_app *app, struct tui_rect area)
 	struct overview *o = state;
 	struct console *c = o->console;
 	(void)app;
-	/* The metric sparklines take five more lines when the screen has
-	 * room for them and Prometheus has answered. */
-	int spark_h = area.h >= 34 && metrics_view_summary(c->metrics, (char[8]){0}, 8,
-							     &(enum tui_role){ROLE_NORMAL})
-			      ? 5 : 0;
+	/* The metric sparklines, when the screen has room for them and
+	 * Prometheus has answered. */
+	int spark_h = area.h >= 34 ? metrics_view_sparkline_rows(c->metrics) : 0;
 	int backends_h = 3 + (int)deployments_env_count(c->deployments) + 2 + spark_h;
 	int detail_h = area.h >= 24 ? 9 : 0;
 	struct tui_rect top = {area.y, area.x, area.h - backends_h - detail_h, area.w};

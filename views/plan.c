@@ -8,10 +8,8 @@
 
 #include "actions.h"
 #include "config.h"
-#include "fileio.h"
 #include "kube.h"
 #include "kubeconfig.h"
-#include "paths.h"
 #include "prom.h"
 #include "registry.h"
 #include "store.h"
@@ -92,12 +90,7 @@ static int session_open(struct session *s, const struct envs_env *env,
  * plan waits and checks the canary's pods, and its steps say so. */
 static int session_canary(struct session *s, struct err *e)
 {
-	char *path = NULL, *dir = paths_config_dir(NULL);
-	if (dir && asprintf(&path, "%s/triggers.json", dir) >= 0 && !fileio_exists(path)) {
-		free(path);
-		path = NULL;
-	}
-	free(dir);
+	char *path = triggers_default_path();
 	int rc = triggers_config_load(&s->tcfg, path, e);
 	free(path);
 	if (rc)

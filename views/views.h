@@ -93,8 +93,10 @@ bool metrics_view_summary(void *state, char *buf, size_t n, enum tui_role *role)
  * (production when it has data, else the first that does) drawn in R: the
  * environment and metric, a sparkline of the chart's latest points, the
  * current value and the trigger state in its colour. Returns the lines
- * drawn; 0 when no environment has data yet. */
+ * drawn; 0 when no environment has data yet. metrics_view_sparkline_rows
+ * says beforehand how many lines that is. */
 int metrics_view_sparklines(void *state, struct tui_rect r);
+int metrics_view_sparkline_rows(void *state);
 
 /* Loads the model card of the version in DIR (labelled LABEL) into the
  * card pager whose state is STATE: DIR/model_card.md when it is this
