@@ -226,7 +226,10 @@ class StartAndViews(ConsoleTest):
         self.assertIn("features (19)", s)
         self.assertIn("customer: row 1 of", s)
         self.pane.keys("?")
-        s = self.pane.wait_for("help: keys and commands")
+        # Wait for the whole frame, not just its title: a capture can land
+        # while the help is still being written over the what-if view.
+        s = self.pane.wait_for("pick a customer from the data file")
+        self.assertIn("help: keys and commands", s)
         self.assertIn("pick a customer from the data file", s)
         self.pane.keys("?")  # back where we were
         self.pane.wait_for("features \\(19\\)")
